@@ -1,0 +1,78 @@
+"""An engine with no server and no database: plan each write, apply it, ask questions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from authz.domain import operations as ops
+from authz.domain.model import Node, Resource, Scope
+from authz.engine import decide
+from authz.engine.index import Index
+from authz.engine.plan import Planner
+from authz.engine.policy import Policy, load_policy
+from authz.engine.scope import resolve
+
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
+_POLICY = load_policy(POLICIES)
+
+
+def bundled_policy() -> Policy:
+    return _POLICY
+
+
+def where(project_id: str = "", workspace_id: str = "", organization_id: str = "") -> Scope:
+    return Scope(organization_id, workspace_id, project_id)
+
+
+class Engine:
+    def __init__(self, policy: Policy | None = None) -> None:
+        self.policy = policy or _POLICY
+        self.index = Index()
+        self.planner = Planner(self.index, self.policy)
+        self.revision = 0
+
+    def write(self, *operations: ops.Operation) -> list[ops.Operation]:
+        self.revision += 1
+        changes, recorded = self.planner.plan_all(list(operations), self.revision)
+        for change in changes:
+            self.index.apply(change)
+        return recorded
+
+    def bind(self, subject: str, role: str, **scope: str) -> str:
+        recorded = self.write(ops.CreateRoleBinding(subject, role, where(**scope)))
+        return recorded[0].id  # type: ignore[union-attr]
+
+    def share(self, subject: str, resource: str, actions: tuple[str, ...], actor: str = "", **scope: str) -> None:
+        rtype, _, rid = resource.partition("/")
+        self.write(ops.SetResourceMembership(subject, Resource(rtype, rid), where(**scope), actions, actor))
+
+    def node(self, **scope: str) -> Node:
+        return resolve(self.index, where(**scope))[0]
+
+    def check(self, subject: str, action: str, resource: str, **scope: str) -> bool:
+        rtype, _, rid = resource.partition("/")
+        node = self.node(**scope)
+        allowed = decide.check(self.index, self.policy, subject, action, rtype, rid, node)
+        explained = decide.explain(self.index, self.policy, subject, action, rtype, rid, node)
+        assert explained.allowed == allowed, explained.text
+        return allowed
+
+    def explain(self, subject: str, action: str, resource: str, **scope: str) -> decide.Decision:
+        rtype, _, rid = resource.partition("/")
+        return decide.explain(self.index, self.policy, subject, action, rtype, rid, self.node(**scope))
+
+    def list_allowed(self, subject: str, action: str, rtype: str, **scope: str) -> tuple[bool, list[str]]:
+        return decide.list_allowed(self.index, self.policy, subject, action, rtype, self.node(**scope))
+
+
+def tree(engine: Engine) -> Engine:
+    """Two organizations; o1 holds workspaces w1 (projects p1, p2) and w2 (project p3); o2 holds
+    w3 (project p4). Teams t1, t2 in o1 and t3 in o2."""
+    engine.write(
+        ops.CreateOrganization("o1"), ops.CreateOrganization("o2"),
+        ops.CreateWorkspace("w1", "o1"), ops.CreateWorkspace("w2", "o1"), ops.CreateWorkspace("w3", "o2"),
+        ops.CreateProject("p1", "w1"), ops.CreateProject("p2", "w1"), ops.CreateProject("p3", "w2"),
+        ops.CreateProject("p4", "w3"),
+        ops.CreateTeam("t1", "o1"), ops.CreateTeam("t2", "o1"), ops.CreateTeam("t3", "o2"),
+    )
+    return engine
