@@ -1,0 +1,127 @@
+"""How each domain row type maps onto its table: the column values to insert, the primary
+key to delete by, and the row to rebuild from selected columns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Delete, Insert, Select, Table, and_, bindparam, select
+
+from authz.domain.model import (
+    BindingRow,
+    MemberRow,
+    Node,
+    OrganizationRow,
+    ProjectRow,
+    Row,
+    ShareRow,
+    TeamRow,
+    WorkspaceRow,
+)
+
+from . import schema
+
+
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    table: Table
+    key: tuple[str, ...]
+    values: Callable[[Any], dict[str, Any]]
+    build: Callable[[Sequence[Any]], Row]  # from the columns of `table`, in table order
+    insert: Insert
+    delete: Delete  # by primary key, with parameters named "key_<column>"
+    select: Select[Any]
+
+    def key_values(self, row: Row) -> dict[str, Any]:
+        values = self.values(row)
+        return {f"key_{name}": values[name] for name in self.key}
+
+
+def _mapping(
+    table: Table, values: Callable[[Any], dict[str, Any]], build: Callable[[Sequence[Any]], Row]
+) -> Mapping:
+    key = tuple(column.name for column in table.primary_key.columns)
+    where = and_(*(table.c[name] == bindparam(f"key_{name}") for name in key))
+    return Mapping(
+        table=table,
+        key=key,
+        values=values,
+        build=build,
+        insert=table.insert(),
+        delete=table.delete().where(where),
+        select=select(*table.columns),
+    )
+
+
+def join_actions(actions: frozenset[str]) -> str:
+    return ",".join(sorted(actions))
+
+
+def split_actions(text: str) -> frozenset[str]:
+    return frozenset(text.split(",")) if text else frozenset()
+
+
+MAPPINGS: dict[type, Mapping] = {
+    OrganizationRow: _mapping(
+        schema.organizations,
+        lambda r: {"id": r.id, "display_name": r.display_name},
+        lambda v: OrganizationRow(v[0], v[1]),
+    ),
+    WorkspaceRow: _mapping(
+        schema.workspaces,
+        lambda r: {"id": r.id, "organization_id": r.organization_id, "display_name": r.display_name},
+        lambda v: WorkspaceRow(v[0], v[1], v[2]),
+    ),
+    ProjectRow: _mapping(
+        schema.projects,
+        lambda r: {"id": r.id, "workspace_id": r.workspace_id, "display_name": r.display_name},
+        lambda v: ProjectRow(v[0], v[1], v[2]),
+    ),
+    TeamRow: _mapping(
+        schema.teams,
+        lambda r: {"id": r.id, "organization_id": r.organization_id, "display_name": r.display_name},
+        lambda v: TeamRow(v[0], v[1], v[2]),
+    ),
+    MemberRow: _mapping(
+        schema.team_members,
+        lambda r: {"team_id": r.team_id, "subject": r.subject},
+        lambda v: MemberRow(v[0], v[1]),
+    ),
+    BindingRow: _mapping(
+        schema.role_bindings,
+        lambda r: {
+            "id": r.id,
+            "subject": r.subject,
+            "role": r.role,
+            "node_kind": r.node.kind,
+            "node_id": r.node.id,
+            "created_revision": r.created_revision,
+        },
+        lambda v: BindingRow(v[0], v[1], v[2], Node(v[3], v[4]), v[5]),
+    ),
+    ShareRow: _mapping(
+        schema.resource_shares,
+        lambda r: {
+            "node_kind": r.node.kind,
+            "node_id": r.node.id,
+            "resource_type": r.resource_type,
+            "resource_id": r.resource_id,
+            "subject": r.subject,
+            "actions": join_actions(r.actions),
+        },
+        lambda v: ShareRow(Node(v[0], v[1]), v[2], v[3], v[4], split_actions(v[5])),
+    ),
+}
+
+# Parents before children: the order in which `load` streams the tables.
+LOAD_ORDER: tuple[type, ...] = (
+    OrganizationRow,
+    WorkspaceRow,
+    ProjectRow,
+    TeamRow,
+    MemberRow,
+    BindingRow,
+    ShareRow,
+)
