@@ -1,0 +1,133 @@
+"""The Authorizer: one engine index, one storage, one revision.
+
+Decisions run on the event loop straight from the index. A write plans against the index,
+commits through storage on a worker thread, and only then applies its changes to the index,
+in one step of the event loop: no check ever sees half a write, nor one not yet durable."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from authz.domain import operations as ops
+from authz.domain.errors import RevisionNotReached
+from authz.domain.model import BindingRow, Node, Resource, Scope
+from authz.engine import decide
+from authz.engine.index import Index
+from authz.engine.plan import Planner
+from authz.engine.policy import Policy
+from authz.engine.scope import resolve
+from authz.storage.base import Storage
+
+log = logging.getLogger(__name__)
+
+
+def load_index(storage: Storage) -> tuple[Index, int]:
+    index = Index()
+    revision = storage.load(index.load)
+    return index, revision
+
+
+class Authorizer:
+    def __init__(self, storage: Storage, policy: Policy, index: Index, revision: int) -> None:
+        self.storage = storage
+        self.policy = policy
+        self.index = index
+        self.revision = revision
+        self.planner = Planner(index, policy)
+        self._write_lock = asyncio.Lock()
+        self._advanced = asyncio.Event()
+        self._db = ThreadPoolExecutor(max_workers=2, thread_name_prefix="authz-db")
+
+    # ---- decisions (synchronous, on the event loop)
+
+    def check(self, subject: str, action: str, resource: Resource, scope: Scope, field: str = "scope") -> bool:
+        node, chain = resolve(self.index, scope, field)
+        if chain is None:
+            return False
+        return decide.find_grant(self.index, self.policy, subject, action, resource.type, resource.id, chain) is not None
+
+    def explain(self, subject: str, action: str, resource: Resource, scope: Scope) -> decide.Decision:
+        node, _ = resolve(self.index, scope)
+        return decide.explain(self.index, self.policy, subject, action, resource.type, resource.id, node)
+
+    def list_allowed(self, subject: str, action: str, resource_type: str, scope: Scope) -> tuple[bool, list[str]]:
+        node, _ = resolve(self.index, scope)
+        return decide.list_allowed(self.index, self.policy, subject, action, resource_type, node)
+
+    def resolve(self, scope: Scope, field: str = "scope") -> tuple[Node, tuple[Node, ...] | None]:
+        return resolve(self.index, scope, field)
+
+    async def wait_for(self, revision: int, timeout: float | None) -> None:
+        """Return once the index has reached `revision`, else RevisionNotReached after `timeout`."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.revision < revision:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise RevisionNotReached(
+                    f"revision {revision} not reached before the deadline (the server is at {self.revision})",
+                    "at_least_revision",
+                )
+            try:
+                await asyncio.wait_for(self._advanced.wait(), remaining)
+            except TimeoutError:
+                continue
+
+    # ---- writes
+
+    async def write(
+        self, operations: Sequence[ops.Operation], actor: str, request_id: str, field_prefix: str | None = None
+    ) -> tuple[int, list[ops.Operation]]:
+        """Apply operations atomically; return the revision they are visible at and the
+        operations as recorded (with server-chosen binding ids)."""
+        async with self._write_lock:
+            revision = self.revision + 1
+            changes, recorded = self.planner.plan_all(operations, revision, field_prefix)
+            if not changes:
+                return self.revision, recorded
+            record = ops.WriteRecord(revision, tuple(recorded), actor, request_id, time.time())
+            loop = asyncio.get_running_loop()
+            try:
+                await loop.run_in_executor(self._db, self.storage.commit, revision, changes, record)
+            except BaseException:
+                # The commit may or may not have landed (a lost connection, another writer):
+                # reload from the database rather than guess.
+                await self._resync()
+                raise
+            for change in changes:
+                self.index.apply(change)
+            self._advance(revision)
+            return revision, recorded
+
+    async def _resync(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            index, revision = await loop.run_in_executor(self._db, load_index, self.storage)
+        except Exception:
+            log.exception("reloading the index after a failed commit failed; keeping the old one")
+            return
+        self.index = index
+        self.planner = Planner(index, self.policy)
+        log.warning("index reloaded from the database at revision %d after a failed commit", revision)
+        if revision > self.revision:
+            self._advance(revision)
+
+    def _advance(self, revision: int) -> None:
+        self.revision = revision
+        self._advanced.set()
+        self._advanced = asyncio.Event()
+
+    # ---- reads from storage
+
+    async def list_role_bindings(
+        self, subject: str | None, node: Node | None, limit: int, after_id: str | None
+    ) -> list[BindingRow]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._db, self.storage.list_role_bindings, subject, node, limit, after_id)
+
+    def close(self) -> None:
+        self._db.shutdown(wait=True)
+        self.storage.close()
