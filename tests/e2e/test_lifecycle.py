@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import signal
 import subprocess
+import time
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2
 from authz.testing import Server
 
 from authz._gen.authz.v1 import directory_pb2 as dir_pb
@@ -81,3 +84,26 @@ def test_tls(tmp_path, certificate):
             assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
     finally:
         server.stop()
+
+
+def test_not_serving_until_the_index_has_loaded(tmp_path):
+    database = tmp_path / "a.db"
+    with open(f"{database}.migrate.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # start-up migration waits for this lock
+        server = Server(tmp_path, f"sqlite:///{database}").start(wait=False)
+        try:
+            deadline = time.monotonic() + 30
+            while not server.address and time.monotonic() < deadline:
+                time.sleep(0.02)
+            with Client(server.address, timeout=5) as client:
+                status = client.health.Check(health_pb2.HealthCheckRequest()).status
+                assert status == health_pb2.HealthCheckResponse.NOT_SERVING
+                with pytest.raises(grpc.RpcError) as caught:
+                    client.check("user:a", "read", "x", organization="o")
+                assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+                assert "still loading" in caught.value.details()
+                fcntl.flock(lock, fcntl.LOCK_UN)
+                client.wait_until_serving()
+                assert not client.check("user:a", "read", "x", organization="o").allowed
+        finally:
+            server.stop()

@@ -1,4 +1,5 @@
-"""Takes the caller's `x-request-id` metadata (checked like an id) or makes one, and echoes it."""
+"""Takes the caller's `x-request-id` metadata (checked like an id) or makes one. The id goes into
+the change table and into INTERNAL error messages, so a caller can find the cause in the log."""
 
 from __future__ import annotations
 
