@@ -66,6 +66,7 @@ class Index:
         self.roles_at: dict[tuple[str, Node], dict[str, str]] = {}
         self.bindings_by_node: dict[Node, set[str]] = {}
         self.bindings_by_subject: dict[str, set[str]] = {}
+        self.bindings_by_role: dict[str, set[str]] = {}
         # Rule 3: (subject, node) -> number of the subject's bindings on the node or below;
         # (subject, node) -> {child node: that count for the child}.
         self.member_count: dict[tuple[str, Node], int] = {}
@@ -179,6 +180,7 @@ class Index:
                 roles[row.role] = row.id
             _add(self.bindings_by_node, row.node, row.id)
             _add(self.bindings_by_subject, row.subject, row.id)
+            _add(self.bindings_by_role, row.role, row.id)
         else:
             del self.bindings[row.id]
             roles = self.roles_at[key]
@@ -187,6 +189,7 @@ class Index:
                 del self.roles_at[key]
             _discard(self.bindings_by_node, row.node, row.id)
             _discard(self.bindings_by_subject, row.subject, row.id)
+            _discard(self.bindings_by_role, row.role, row.id)
         delta = 1 if put else -1
         chain = self.chain(row.node)
         assert chain is not None, f"binding {row.id} on unknown node {row.node}"
