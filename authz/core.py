@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from authz.domain import operations as ops
 from authz.domain.errors import RevisionNotReached
 from authz.domain.model import BindingRow, Node, Resource, Scope
-from authz.engine import decide
+from authz.engine import decide, explain
 from authz.engine.index import Index
 from authz.engine.plan import Planner
 from authz.engine.policy import Policy
@@ -50,9 +50,9 @@ class Authorizer:
             return False
         return decide.find_grant(self.index, self.policy, subject, action, resource.type, resource.id, chain) is not None
 
-    def explain(self, subject: str, action: str, resource: Resource, scope: Scope) -> decide.Decision:
+    def explain(self, subject: str, action: str, resource: Resource, scope: Scope) -> explain.Decision:
         node, _ = resolve(self.index, scope)
-        return decide.explain(self.index, self.policy, subject, action, resource.type, resource.id, node)
+        return explain.explain(self.index, self.policy, subject, action, resource.type, resource.id, node)
 
     def list_allowed(self, subject: str, action: str, resource_type: str, scope: Scope) -> tuple[bool, list[str]]:
         node, _ = resolve(self.index, scope)

@@ -8,7 +8,7 @@ from authz._gen.authz.v1 import directory_pb2 as dir_pb
 from authz.domain import operations as ops
 from authz.domain.errors import InvalidArgument
 from authz.domain.model import BindingRow, Resource, Scope, ShareRow
-from authz.engine.decide import Decision
+from authz.engine.explain import Decision
 
 
 def scope_from_proto(message: common_pb.Scope) -> Scope:

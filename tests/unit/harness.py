@@ -6,7 +6,7 @@ from pathlib import Path
 
 from authz.domain import operations as ops
 from authz.domain.model import Node, Resource, Scope
-from authz.engine import decide
+from authz.engine import decide, explain
 from authz.engine.index import Index
 from authz.engine.plan import Planner
 from authz.engine.policy import Policy, load_policy
@@ -53,13 +53,13 @@ class Engine:
         rtype, _, rid = resource.partition("/")
         node = self.node(**scope)
         allowed = decide.check(self.index, self.policy, subject, action, rtype, rid, node)
-        explained = decide.explain(self.index, self.policy, subject, action, rtype, rid, node)
+        explained = explain.explain(self.index, self.policy, subject, action, rtype, rid, node)
         assert explained.allowed == allowed, explained.text
         return allowed
 
-    def explain(self, subject: str, action: str, resource: str, **scope: str) -> decide.Decision:
+    def explain(self, subject: str, action: str, resource: str, **scope: str) -> explain.Decision:
         rtype, _, rid = resource.partition("/")
-        return decide.explain(self.index, self.policy, subject, action, rtype, rid, self.node(**scope))
+        return explain.explain(self.index, self.policy, subject, action, rtype, rid, self.node(**scope))
 
     def list_allowed(self, subject: str, action: str, rtype: str, **scope: str) -> tuple[bool, list[str]]:
         return decide.list_allowed(self.index, self.policy, subject, action, rtype, self.node(**scope))

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from authz.domain import operations as ops
 from authz.domain.model import Resource
-from authz.engine import casbin_export, decide
+from authz.engine import casbin_export, decide, explain
 from authz.engine.index import Index
 from authz.synthetic import random_checks, random_world, scope_of_node
 
@@ -59,7 +59,7 @@ def compare(engine: Engine, world, seed: int, tmp_path, count: int) -> int:
     for subject, action, rtype, rid, node in random_checks(seed, world, POLICY.type_levels, count):
         mine = decide.check(engine.index, POLICY, subject, action, rtype, rid, node)
         theirs = oracle.enforce(*casbin_export.request_for(engine.index, subject, action, rtype, rid, node))
-        assert mine == theirs, decide.explain(engine.index, POLICY, subject, action, rtype, rid, node).text
+        assert mine == theirs, explain.explain(engine.index, POLICY, subject, action, rtype, rid, node).text
         allowed += mine
     return allowed
 
