@@ -116,8 +116,18 @@ class ShareRow:
     actions: frozenset[str]
 
 
+@dataclass(frozen=True, slots=True)
+class RoleRow:
+    """A custom role stored in the database (roles from policy files are not rows)."""
+
+    name: str
+    level: str
+    base_role: str
+    permissions: tuple[tuple[str, str], ...]
+
+
 NodeRow = OrganizationRow | WorkspaceRow | ProjectRow
-Row = OrganizationRow | WorkspaceRow | ProjectRow | TeamRow | MemberRow | BindingRow | ShareRow
+Row = OrganizationRow | WorkspaceRow | ProjectRow | TeamRow | MemberRow | BindingRow | ShareRow | RoleRow
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from authz.domain.model import (
     OrganizationRow,
     ProjectRow,
     Put,
+    RoleRow,
     Row,
     ShareRow,
     TeamRow,
@@ -76,6 +77,8 @@ class Index:
         self.shared_with: dict[tuple[str, Node, str], dict[str, frozenset[str]]] = {}
         self.shares_by_node: dict[Node, set[ShareKey]] = {}
         self.shares_by_subject: dict[str, set[ShareKey]] = {}
+        # Custom roles stored in the database (the policy compiles them with the file roles).
+        self.custom_roles: dict[str, RoleRow] = {}
 
     # ---- reading
 
@@ -224,6 +227,12 @@ class Index:
                 del self.shared_with[grantee]
             _discard(self.shares_by_subject, row.subject, key)
 
+    def _custom_role(self, row: RoleRow, put: bool) -> None:
+        if put:
+            self.custom_roles[row.name] = row
+        else:
+            del self.custom_roles[row.name]
+
 
 _HANDLERS = {
     OrganizationRow: Index._node,
@@ -233,4 +242,5 @@ _HANDLERS = {
     MemberRow: Index._member,
     BindingRow: Index._binding,
     ShareRow: Index._share,
+    RoleRow: Index._custom_role,
 }
