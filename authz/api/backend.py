@@ -23,6 +23,12 @@ class Backend:
             raise Unavailable("the index is still loading; retry shortly (the health service says when)")
         return authorizer
 
+    @property
+    def revision(self) -> int:
+        """The revision the index is at; 0 while it loads."""
+        authorizer = self._authorizer
+        return 0 if authorizer is None else authorizer.revision
+
     async def wait_for(self, revision: int, context) -> None:
         """Honour `at_least_revision`, waiting at most until the call's deadline."""
         authorizer = self.authorizer

@@ -1,6 +1,7 @@
 """Bearer tokens. DirectoryService and the state-changing PolicyService methods need the admin
-token; AuthorizationService needs the check token when one is configured (the admin token
-also passes). Health and reflection are open."""
+token; AuthorizationService and DiagnosticsService (its Echo is the floor checks are measured
+against) need the check token when one is configured (the admin token also passes). Health and
+reflection are open."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ from . import Behavior, UnaryInterceptor
 ADMIN = "admin"
 CHECK = "check"
 ADMIN_PREFIXES = ("/authz.v1.DirectoryService/",)
-CHECK_PREFIXES = ("/authz.v1.AuthorizationService/",)
+CHECK_PREFIXES = ("/authz.v1.AuthorizationService/", "/authz.v1.DiagnosticsService/")
 # PolicyService methods that only read.
-OPEN_METHODS = {"/authz.v1.PolicyService/ListRoles"}
+OPEN_METHODS = {"/authz.v1.PolicyService/ListRoles", "/authz.v1.PolicyService/GetPolicy"}
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class PolicyServiceStub:
-    """The active policy: roles and their permissions.
+    """The active policy: roles and their permissions, custom roles, reloads and what-if.
+    Every call except ListRoles and GetPolicy needs the admin token.
     """
 
     def __init__(self, channel):
@@ -40,14 +41,85 @@ class PolicyServiceStub:
                 request_serializer=authz_dot_v1_dot_policy__pb2.ListRolesRequest.SerializeToString,
                 response_deserializer=authz_dot_v1_dot_policy__pb2.ListRolesResponse.FromString,
                 _registered_method=True)
+        self.GetPolicy = channel.unary_unary(
+                '/authz.v1.PolicyService/GetPolicy',
+                request_serializer=authz_dot_v1_dot_policy__pb2.GetPolicyRequest.SerializeToString,
+                response_deserializer=authz_dot_v1_dot_policy__pb2.GetPolicyResponse.FromString,
+                _registered_method=True)
+        self.CreateRole = channel.unary_unary(
+                '/authz.v1.PolicyService/CreateRole',
+                request_serializer=authz_dot_v1_dot_policy__pb2.CreateRoleRequest.SerializeToString,
+                response_deserializer=authz_dot_v1_dot_policy__pb2.RoleWriteResponse.FromString,
+                _registered_method=True)
+        self.UpdateRole = channel.unary_unary(
+                '/authz.v1.PolicyService/UpdateRole',
+                request_serializer=authz_dot_v1_dot_policy__pb2.UpdateRoleRequest.SerializeToString,
+                response_deserializer=authz_dot_v1_dot_policy__pb2.RoleWriteResponse.FromString,
+                _registered_method=True)
+        self.DeleteRole = channel.unary_unary(
+                '/authz.v1.PolicyService/DeleteRole',
+                request_serializer=authz_dot_v1_dot_policy__pb2.DeleteRoleRequest.SerializeToString,
+                response_deserializer=authz_dot_v1_dot_policy__pb2.RoleWriteResponse.FromString,
+                _registered_method=True)
+        self.Reload = channel.unary_unary(
+                '/authz.v1.PolicyService/Reload',
+                request_serializer=authz_dot_v1_dot_policy__pb2.ReloadRequest.SerializeToString,
+                response_deserializer=authz_dot_v1_dot_policy__pb2.ReloadResponse.FromString,
+                _registered_method=True)
+        self.DiffPolicy = channel.unary_unary(
+                '/authz.v1.PolicyService/DiffPolicy',
+                request_serializer=authz_dot_v1_dot_policy__pb2.DiffPolicyRequest.SerializeToString,
+                response_deserializer=authz_dot_v1_dot_policy__pb2.DiffPolicyResponse.FromString,
+                _registered_method=True)
 
 
 class PolicyServiceServicer:
-    """The active policy: roles and their permissions.
+    """The active policy: roles and their permissions, custom roles, reloads and what-if.
+    Every call except ListRoles and GetPolicy needs the admin token.
     """
 
     def ListRoles(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPolicy(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateRole(self, request, context):
+        """Custom roles, stored in the database. Roles from policy files are read-only here.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateRole(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteRole(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Reload(self, request, context):
+        """Validate the policy directory, run its test suites, and swap it in atomically.
+        Rejected candidates leave the running policy in force: FAILED_PRECONDITION says why.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DiffPolicy(self, request, context):
+        """What a candidate policy directory, or a set of binding changes, would change.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -60,6 +132,36 @@ def add_PolicyServiceServicer_to_server(servicer, server):
                     request_deserializer=authz_dot_v1_dot_policy__pb2.ListRolesRequest.FromString,
                     response_serializer=authz_dot_v1_dot_policy__pb2.ListRolesResponse.SerializeToString,
             ),
+            'GetPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPolicy,
+                    request_deserializer=authz_dot_v1_dot_policy__pb2.GetPolicyRequest.FromString,
+                    response_serializer=authz_dot_v1_dot_policy__pb2.GetPolicyResponse.SerializeToString,
+            ),
+            'CreateRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateRole,
+                    request_deserializer=authz_dot_v1_dot_policy__pb2.CreateRoleRequest.FromString,
+                    response_serializer=authz_dot_v1_dot_policy__pb2.RoleWriteResponse.SerializeToString,
+            ),
+            'UpdateRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateRole,
+                    request_deserializer=authz_dot_v1_dot_policy__pb2.UpdateRoleRequest.FromString,
+                    response_serializer=authz_dot_v1_dot_policy__pb2.RoleWriteResponse.SerializeToString,
+            ),
+            'DeleteRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteRole,
+                    request_deserializer=authz_dot_v1_dot_policy__pb2.DeleteRoleRequest.FromString,
+                    response_serializer=authz_dot_v1_dot_policy__pb2.RoleWriteResponse.SerializeToString,
+            ),
+            'Reload': grpc.unary_unary_rpc_method_handler(
+                    servicer.Reload,
+                    request_deserializer=authz_dot_v1_dot_policy__pb2.ReloadRequest.FromString,
+                    response_serializer=authz_dot_v1_dot_policy__pb2.ReloadResponse.SerializeToString,
+            ),
+            'DiffPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.DiffPolicy,
+                    request_deserializer=authz_dot_v1_dot_policy__pb2.DiffPolicyRequest.FromString,
+                    response_serializer=authz_dot_v1_dot_policy__pb2.DiffPolicyResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'authz.v1.PolicyService', rpc_method_handlers)
@@ -69,7 +171,8 @@ def add_PolicyServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class PolicyService:
-    """The active policy: roles and their permissions.
+    """The active policy: roles and their permissions, custom roles, reloads and what-if.
+    Every call except ListRoles and GetPolicy needs the admin token.
     """
 
     @staticmethod
@@ -89,6 +192,168 @@ class PolicyService:
             '/authz.v1.PolicyService/ListRoles',
             authz_dot_v1_dot_policy__pb2.ListRolesRequest.SerializeToString,
             authz_dot_v1_dot_policy__pb2.ListRolesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/authz.v1.PolicyService/GetPolicy',
+            authz_dot_v1_dot_policy__pb2.GetPolicyRequest.SerializeToString,
+            authz_dot_v1_dot_policy__pb2.GetPolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/authz.v1.PolicyService/CreateRole',
+            authz_dot_v1_dot_policy__pb2.CreateRoleRequest.SerializeToString,
+            authz_dot_v1_dot_policy__pb2.RoleWriteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/authz.v1.PolicyService/UpdateRole',
+            authz_dot_v1_dot_policy__pb2.UpdateRoleRequest.SerializeToString,
+            authz_dot_v1_dot_policy__pb2.RoleWriteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/authz.v1.PolicyService/DeleteRole',
+            authz_dot_v1_dot_policy__pb2.DeleteRoleRequest.SerializeToString,
+            authz_dot_v1_dot_policy__pb2.RoleWriteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Reload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/authz.v1.PolicyService/Reload',
+            authz_dot_v1_dot_policy__pb2.ReloadRequest.SerializeToString,
+            authz_dot_v1_dot_policy__pb2.ReloadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DiffPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/authz.v1.PolicyService/DiffPolicy',
+            authz_dot_v1_dot_policy__pb2.DiffPolicyRequest.SerializeToString,
+            authz_dot_v1_dot_policy__pb2.DiffPolicyResponse.FromString,
             options,
             channel_credentials,
             insecure,
