@@ -10,6 +10,7 @@ from dataclasses import fields
 
 import grpc
 
+from authz import policy_cli
 from authz.config import Settings
 
 CLIENT_SETTINGS = ("grpc_address", "database_url", "admin_token_file")
@@ -41,12 +42,17 @@ def _client(args: argparse.Namespace):
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from authz.domain.errors import PolicyError
     from authz.server import serve
 
     settings = _settings(args)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("casbin").setLevel(logging.WARNING)  # it logs every policy line at INFO
-    asyncio.run(serve(settings))
+    try:
+        asyncio.run(serve(settings))
+    except PolicyError as error:
+        print(f"authz serve: {error.reason}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -141,9 +147,19 @@ def parser() -> argparse.ArgumentParser:
     health.set_defaults(run=_health)
 
     for client_command in (check, example, health):
-        _add_settings(client_command, CLIENT_SETTINGS)
-        client_command.add_argument("--tls-ca-file", help="PEM CA bundle to verify a TLS server with")
+        _client_settings(client_command)
+    policy_cli.add_commands(commands, _client_settings, _with_client)
     return root
+
+
+def _client_settings(parser: argparse.ArgumentParser) -> None:
+    _add_settings(parser, CLIENT_SETTINGS)
+    parser.add_argument("--tls-ca-file", help="PEM CA bundle to verify a TLS server with")
+
+
+def _with_client(args: argparse.Namespace, command) -> int:
+    with _client(args) as client:
+        return command(args, client)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,6 +26,9 @@ class Settings:
         "SQLAlchemy URL: sqlite:///FILE (the embedded default) or postgresql+psycopg://USER@HOST/DB",
     )
     policies: str = _setting(str(bundled_policies()), "directory holding model.conf and the role files")
+    policy_poll_seconds: float = _setting(
+        2.0, "how often to look for changed policy files and reload them (0 disables; SIGHUP still reloads)"
+    )
     grpc_address: str = _setting("127.0.0.1:50051", "host:port to serve gRPC on (port 0 picks a free one)")
     metrics_address: str = _setting(
         "127.0.0.1:9464", "host:port for Prometheus metrics over HTTP (port 0 picks one; empty disables)"

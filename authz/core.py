@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from authz.domain import operations as ops
-from authz.domain.errors import RevisionNotReached
-from authz.domain.model import BindingRow, Node, Resource, Scope
+from authz.domain.errors import FailedPrecondition, RevisionNotReached
+from authz.domain.model import BindingRow, Node, Resource, RoleRow, Scope
 from authz.engine import decide, explain
 from authz.engine.index import Index
 from authz.engine.plan import Planner
@@ -33,11 +33,14 @@ def load_index(storage: Storage) -> tuple[Index, int]:
 
 class Authorizer:
     def __init__(self, storage: Storage, policy: Policy, index: Index, revision: int) -> None:
+        """`policy` is the policy of the files; the active one adds the stored custom roles
+        (PolicyError when they do not fit it)."""
         self.storage = storage
-        self.policy = policy
+        self.file_policy = policy
+        self.policy = policy.with_custom_roles(index.custom_roles.values())
         self.index = index
         self.revision = revision
-        self.planner = Planner(index, policy)
+        self.planner = Planner(index, self.policy)
         self._write_lock = asyncio.Lock()
         self._advanced = asyncio.Event()
         self._db = ThreadPoolExecutor(max_workers=2, thread_name_prefix="authz-db")
@@ -88,19 +91,61 @@ class Authorizer:
             changes, recorded = self.planner.plan_all(operations, revision, field_prefix)
             if not changes:
                 return self.revision, recorded
-            record = ops.WriteRecord(revision, tuple(recorded), actor, request_id, time.time())
-            loop = asyncio.get_running_loop()
-            try:
-                await loop.run_in_executor(self._db, self.storage.commit, revision, changes, record)
-            except BaseException:
-                # The commit may or may not have landed (a lost connection, another writer):
-                # reload from the database rather than guess.
-                await self._resync()
-                raise
-            for change in changes:
-                self.index.apply(change)
-            self._advance(revision)
+            await self._commit(revision, changes, recorded, actor, request_id)
             return revision, recorded
+
+    async def _commit(self, revision: int, changes, recorded, actor: str, request_id: str,
+                      policy: Policy | None = None) -> None:
+        """Commit planned changes, then apply them to the index (and swap in `policy`, or the
+        policy with changed custom roles) in one step of the event loop."""
+        record = ops.WriteRecord(revision, tuple(recorded), actor, request_id, time.time())
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._db, self.storage.commit, revision, changes, record)
+        except BaseException:
+            # The commit may or may not have landed (a lost connection, another writer):
+            # reload from the database rather than guess.
+            await self._resync()
+            raise
+        for change in changes:
+            self.index.apply(change)
+        if policy is not None:
+            self.file_policy = policy
+        if policy is not None or any(isinstance(change.row, RoleRow) for change in changes):
+            self._use_policy(self.file_policy.with_custom_roles(self.index.custom_roles.values()))
+        self._advance(revision)
+
+    def _use_policy(self, policy: Policy) -> None:
+        self.policy = policy
+        self.planner = Planner(self.index, policy)
+
+    async def replace_policy(self, candidate: Policy, force: bool, actor: str, request_id: str) -> tuple[int, int]:
+        """Make `candidate` (a policy of files) the active policy, atomically. Roles it drops or
+        re-levels while bindings use them refuse it (FailedPrecondition naming them), unless
+        `force`, which removes those bindings in the same revision. Returns (revision, bindings
+        removed)."""
+        async with self._write_lock:
+            effective = candidate.with_custom_roles(self.index.custom_roles.values())
+            stale: list[tuple[str, set[str], str]] = []
+            for role, ids in sorted(self.index.bindings_by_role.items()):
+                new = effective.roles.get(role)
+                if new is None:
+                    stale.append((role, ids, "drops"))
+                elif new.level != self.policy.roles[role].level:
+                    stale.append((role, ids, f"re-levels from {self.policy.roles[role].level} to {new.level}"))
+            if stale and not force:
+                named = "; ".join(f"it {what} role {role!r}, which {len(ids)} binding{'s' if len(ids) != 1 else ''}"
+                                  f" use" for role, ids, what in stale)
+                raise FailedPrecondition(f"{named} (a forced reload removes them)")
+            removals = [ops.DeleteRoleBinding(binding_id) for _, ids, _ in stale for binding_id in sorted(ids)]
+            if not removals:
+                self.file_policy = candidate
+                self._use_policy(effective)
+                return self.revision, 0
+            revision = self.revision + 1
+            changes, recorded = self.planner.plan_all(removals, revision)
+            await self._commit(revision, changes, recorded, actor, request_id, policy=candidate)
+            return revision, len(removals)
 
     async def _resync(self) -> None:
         loop = asyncio.get_running_loop()
@@ -110,7 +155,7 @@ class Authorizer:
             log.exception("reloading the index after a failed commit failed; keeping the old one")
             return
         self.index = index
-        self.planner = Planner(index, self.policy)
+        self._use_policy(self.file_policy.with_custom_roles(index.custom_roles.values()))
         log.warning("index reloaded from the database at revision %d after a failed commit", revision)
         if revision > self.revision:
             self._advance(revision)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, Info
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -52,3 +52,11 @@ def register_state(counts: Callable[[], dict[str, int]], revision: Callable[[], 
     collector = StateCollector(counts, revision)
     REGISTRY.register(collector)
     return collector
+
+POLICY_RELOADS = Counter(
+    "authz_policy_reloads_total",
+    "Policy reloads, by result: accepted, rejected (the running policy stayed), unchanged.",
+    ["result"],
+)
+POLICY = Info("authz_policy", "The active policy: its content hash and directory.")
+POLICY_LOADED = Gauge("authz_policy_loaded_timestamp_seconds", "When the active policy was loaded (unix seconds).")

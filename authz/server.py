@@ -16,17 +16,24 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
-from authz._gen.authz.v1 import authorization_pb2, directory_pb2, policy_pb2
-from authz._gen.authz.v1 import authorization_pb2_grpc, directory_pb2_grpc, policy_pb2_grpc
+from authz._gen.authz.v1 import authorization_pb2, diagnostics_pb2, directory_pb2, policy_pb2
+from authz._gen.authz.v1 import (
+    authorization_pb2_grpc,
+    diagnostics_pb2_grpc,
+    directory_pb2_grpc,
+    policy_pb2_grpc,
+)
 from authz.api import interceptors
 from authz.api.authorization import AuthorizationServicer
 from authz.api.backend import Backend
+from authz.api.diagnostics import DiagnosticsServicer
 from authz.api.directory import DirectoryServicer
 from authz.api.policy import PolicyServicer
 from authz.config import Settings
 from authz.core import Authorizer, load_index
 from authz.engine.policy import load_policy
 from authz.metrics import register_state
+from authz.reload import PolicyReloader, publish
 from authz.storage.sql import SqlStorage
 from authz.tokens import server_tokens
 
@@ -36,6 +43,7 @@ SERVICES = (
     authorization_pb2.DESCRIPTOR.services_by_name["AuthorizationService"].full_name,
     directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"].full_name,
     policy_pb2.DESCRIPTOR.services_by_name["PolicyService"].full_name,
+    diagnostics_pb2.DESCRIPTOR.services_by_name["DiagnosticsService"].full_name,
 )
 
 
@@ -72,7 +80,9 @@ async def serve(settings: Settings) -> None:
     )
     authorization_pb2_grpc.add_AuthorizationServiceServicer_to_server(AuthorizationServicer(backend), server)
     directory_pb2_grpc.add_DirectoryServiceServicer_to_server(DirectoryServicer(backend), server)
-    policy_pb2_grpc.add_PolicyServiceServicer_to_server(PolicyServicer(backend), server)
+    policy_servicer = PolicyServicer(backend)
+    policy_pb2_grpc.add_PolicyServiceServicer_to_server(policy_servicer, server)
+    diagnostics_pb2_grpc.add_DiagnosticsServiceServicer_to_server(DiagnosticsServicer(backend), server)
     health_servicer = HealthServicer()
     await _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -97,6 +107,9 @@ async def serve(settings: Settings) -> None:
     authorizer = Authorizer(storage, policy, index, revision)
     register_state(lambda: authorizer.index.counts(), lambda: authorizer.revision)
     backend.ready(authorizer)
+    reloader = PolicyReloader(authorizer, settings.policies, settings.policy_poll_seconds)
+    policy_servicer.reloader = reloader
+    publish(policy)
     await _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
     log.info(
         "serving at revision %d with %d bindings (ready in %.2fs)",
@@ -108,7 +121,11 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(reloader.reload_logged("signal")))
+    watcher = loop.create_task(reloader.watch()) if settings.policy_poll_seconds > 0 else None
     await stop.wait()
+    if watcher is not None:
+        watcher.cancel()
     log.info("stopping: finishing calls in flight (up to %.0fs)", settings.shutdown_grace_seconds)
     await health_servicer.enter_graceful_shutdown()
     await server.stop(settings.shutdown_grace_seconds)

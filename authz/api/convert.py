@@ -5,6 +5,7 @@ from __future__ import annotations
 from authz._gen.authz.v1 import authorization_pb2 as authz_pb
 from authz._gen.authz.v1 import common_pb2 as common_pb
 from authz._gen.authz.v1 import directory_pb2 as dir_pb
+from authz._gen.authz.v1 import policy_pb2 as policy_pb
 from authz.domain import operations as ops
 from authz.domain.errors import InvalidArgument
 from authz.domain.model import BindingRow, Resource, Scope, ShareRow
@@ -46,7 +47,13 @@ def share_to_proto(share: ShareRow, scope: Scope) -> common_pb.ResourceShare:
 
 def explanation_to_proto(decision: Decision, scope_of) -> authz_pb.Explanation:
     """`scope_of(node)` gives the full Scope of a node named in the decision."""
-    message = authz_pb.Explanation(rule=decision.rule, text=decision.text, via_team=decision.via_team)
+    message = authz_pb.Explanation(
+        rule=decision.rule, text=decision.text, via_team=decision.via_team,
+        inherited_from=decision.inherited_from, closest_misses=decision.closest_misses,
+    )
+    if decision.policy_line is not None:
+        line = decision.policy_line
+        message.policy_line.CopyFrom(policy_pb.PolicyLine(file=line.file, line=line.line, text=line.text))
     if decision.binding is not None:
         message.binding.CopyFrom(binding_to_proto(decision.binding, scope_of(decision.binding.node)))
     if decision.share is not None:

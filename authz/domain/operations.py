@@ -105,6 +105,35 @@ class DeleteSubject:
     subject: str
 
 
+@dataclass(frozen=True, slots=True)
+class PermissionSpec:
+    resource_type: str
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreateCustomRole:
+    name: str
+    level: str
+    base_role: str = ""
+    permissions: tuple[PermissionSpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateCustomRole:
+    name: str
+    level: str
+    base_role: str = ""
+    permissions: tuple[PermissionSpec, ...] = ()
+    force: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteCustomRole:
+    name: str
+    force: bool = False
+
+
 Operation = (
     CreateOrganization
     | CreateWorkspace
@@ -121,6 +150,9 @@ Operation = (
     | SetResourceMembership
     | DeleteResources
     | DeleteSubject
+    | CreateCustomRole
+    | UpdateCustomRole
+    | DeleteCustomRole
 )
 
 # The snake_case name of each operation, as in the proto's `Operation` oneof.
@@ -140,6 +172,9 @@ OPERATION_NAMES: dict[type, str] = {
     SetResourceMembership: "set_resource_membership",
     DeleteResources: "delete_resources",
     DeleteSubject: "delete_subject",
+    CreateCustomRole: "create_custom_role",
+    UpdateCustomRole: "update_custom_role",
+    DeleteCustomRole: "delete_custom_role",
 }
 
 

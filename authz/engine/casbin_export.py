@@ -6,7 +6,8 @@ How the hierarchy maps onto Casbin domains (see policies/model.conf):
   its organization, and the matcher looks for the role in each of those domains, which is how
   a binding reaches everything below its node;
 - Casbin's domain role manager keeps links per domain, so a team membership is written into
-  every domain where the team holds a binding, a share or a membership;
+  every domain where the team holds a binding, a share or a membership, and a role's base role
+  (`g, <role>, <base>, *` in the role files) into every domain where the role is bound;
 - a share is `p, <subject>, <node>, <type>, <id>, <action>`, one line per action;
 - rule 3 uses the pseudo-role "member": `g, <subject>, member, <m>` for every node m on or
   above one of the subject's bindings."""
@@ -27,7 +28,9 @@ POLICY_FILE = "policy.csv"
 def policy_lines(index: Index, policy: Policy) -> list[str]:
     lines = []
     for role in policy.roles.values():
-        lines.extend(f"p, {role.name}, {role.level}, {t}, *, {a}" for t, a in role.permissions)
+        lines.extend(
+            f"p, {role.name}, {role.level}, {perm.resource_type}, *, {perm.action}" for perm in role.permissions
+        )
     lines.append(f"p, {MEMBER_MARKER}, *, *, *, read")
     for by_subject in index.shares.values():
         for share in by_subject.values():
@@ -37,12 +40,16 @@ def policy_lines(index: Index, policy: Policy) -> list[str]:
             )
     domains_of: dict[str, set[Node]] = {}
     members: set[tuple[str, Node]] = set()
+    extends: set[tuple[str, str, Node]] = set()
     for binding in index.bindings.values():
         lines.append(f"g, {binding.subject}, {binding.role}, {binding.node}")
+        lineage = policy.lineage(binding.role)
+        extends.update((role.name, base.name, binding.node) for role, base in zip(lineage, lineage[1:]))
         for node in index.chain(binding.node) or ():
             members.add((binding.subject, node))
             domains_of.setdefault(binding.subject, set()).add(node)
     lines.extend(f"g, {subject}, {MEMBER_MARKER}, {node}" for subject, node in sorted(members))
+    lines.extend(f"g, {role}, {base}, {node}" for role, base, node in sorted(extends))
     for (node, _type, _id), by_subject in index.shares.items():
         for subject in by_subject:
             domains_of.setdefault(subject, set()).add(node)

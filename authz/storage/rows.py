@@ -15,6 +15,7 @@ from authz.domain.model import (
     Node,
     OrganizationRow,
     ProjectRow,
+    RoleRow,
     Row,
     ShareRow,
     TeamRow,
@@ -61,6 +62,14 @@ def join_actions(actions: frozenset[str]) -> str:
 
 def split_actions(text: str) -> frozenset[str]:
     return frozenset(text.split(",")) if text else frozenset()
+
+
+def join_permissions(permissions: tuple[tuple[str, str], ...]) -> str:
+    return ",".join(f"{rtype}:{action}" for rtype, action in permissions)
+
+
+def split_permissions(text: str) -> tuple[tuple[str, str], ...]:
+    return tuple(tuple(pair.split(":", 1)) for pair in text.split(",")) if text else ()  # type: ignore[misc]
 
 
 MAPPINGS: dict[type, Mapping] = {
@@ -113,10 +122,22 @@ MAPPINGS: dict[type, Mapping] = {
         },
         lambda v: ShareRow(Node(v[0], v[1]), v[2], v[3], v[4], split_actions(v[5])),
     ),
+    RoleRow: _mapping(
+        schema.custom_roles,
+        lambda r: {
+            "name": r.name,
+            "level": r.level,
+            "base_role": r.base_role,
+            "permissions": join_permissions(r.permissions),
+        },
+        lambda v: RoleRow(v[0], v[1], v[2], split_permissions(v[3])),
+    ),
 }
 
-# Parents before children: the order in which `load` streams the tables.
+# Parents before children: the order in which `load` streams the tables (roles before the
+# bindings that name them).
 LOAD_ORDER: tuple[type, ...] = (
+    RoleRow,
     OrganizationRow,
     WorkspaceRow,
     ProjectRow,

@@ -130,3 +130,13 @@ changes = Table(
     Column("request_id", String, nullable=False),
     Column("operations", Text, nullable=False),  # JSON, see codec.py
 )
+
+custom_roles = Table(
+    "custom_roles",
+    metadata,
+    Column("name", key(64), primary_key=True),
+    Column("level", key(16), nullable=False),
+    Column("base_role", key(64), nullable=False),  # "" when the role extends none
+    # "type:action" pairs joined by "," (names never contain ":" or ",").
+    Column("permissions", Text, nullable=False),
+)

@@ -20,6 +20,10 @@ from authz.domain.operations import (
     DeleteResources,
     DeleteRoleBinding,
     DeleteSubject,
+    CreateCustomRole,
+    UpdateCustomRole,
+    DeleteCustomRole,
+    PermissionSpec,
     DeleteTeam,
     DeleteWorkspace,
     Operation,
@@ -60,6 +64,10 @@ EXAMPLES: list[Operation] = [
     ),
     DeleteResources(()),
     DeleteSubject("user:erin"),
+    CreateCustomRole("ml_reviewer", "project", "project_viewer",
+                     (PermissionSpec("model", "promote"), PermissionSpec("model_version", "promote"))),
+    UpdateCustomRole("ml_reviewer", "project", "", (PermissionSpec("model", "*"),), force=True),
+    DeleteCustomRole("ml_reviewer", force=True),
 ]
 
 
