@@ -74,23 +74,41 @@ class Diff:
 
 
 class _Grid:
-    """The (type, action) pairs worth comparing, and each role set's grants over them."""
+    """The (type, action) pairs worth comparing, each role's grants over them, and the flips
+    between two role sets, all memoised: worlds repeat the same few role combinations."""
 
     def __init__(self, policies: Sequence[Policy]) -> None:
         types = sorted({t for p in policies for t in p.type_levels}) + [WILDCARD]
         actions = sorted({a for p in policies for a in p.actions}) + [WILDCARD]
         self.pairs = [(t, a) for t in types for a in actions]
-        self._memo: dict[tuple[int, frozenset[str]], frozenset[tuple[str, str]]] = {}
+        self._roles: dict[tuple[int, str], frozenset[tuple[str, str]]] = {}
+        self._sets: dict[tuple[int, frozenset[str]], frozenset[tuple[str, str]]] = {}
+        self._flips: dict[tuple, tuple[frozenset, frozenset]] = {}
+
+    def _role(self, policy: Policy, role: str) -> frozenset[tuple[str, str]]:
+        key = (id(policy), role)
+        found = self._roles.get(key)
+        if found is None:
+            found = self._roles[key] = frozenset(
+                (t, a) for t, a in self.pairs
+                if policy.allows(role, _OTHER if t == WILDCARD else t, _OTHER if a == WILDCARD else a)
+            )
+        return found
 
     def grants(self, policy: Policy, roles: frozenset[str]) -> frozenset[tuple[str, str]]:
         key = (id(policy), roles)
-        found = self._memo.get(key)
+        found = self._sets.get(key)
         if found is None:
-            found = self._memo[key] = frozenset(
-                (t, a) for t, a in self.pairs
-                if any(policy.allows(role, _OTHER if t == WILDCARD else t, _OTHER if a == WILDCARD else a)
-                       for role in roles)
-            )
+            found = self._sets[key] = frozenset().union(*(self._role(policy, role) for role in roles))
+        return found
+
+    def flips(self, before: Policy, old: frozenset[str], after: Policy, new: frozenset[str]):
+        """(gained, lost) pairs going from roles `old` under `before` to `new` under `after`."""
+        key = (id(before), old, id(after), new)
+        found = self._flips.get(key)
+        if found is None:
+            was, now = self.grants(before, old), self.grants(after, new)
+            found = self._flips[key] = (now - was, was - now)
         return found
 
 
@@ -113,14 +131,15 @@ def binding_points(index: Index, bindings: Iterable[BindingRow]) -> set[Point]:
     return points
 
 
-def _role_flips(index: Index, points: Iterable[Point], grid: _Grid, before: dict[Point, frozenset[str]],
-                policy_before: Policy, policy_after: Policy, diff: Diff) -> None:
+def _role_flips(points: Iterable[Point], grid: _Grid, before: dict[Point, frozenset[str]],
+                after: dict[Point, frozenset[str]], policy_before: Policy, policy_after: Policy, diff: Diff) -> None:
     for point in points:
-        subject, node = point
-        old = grid.grants(policy_before, before.get(point, frozenset()))
-        new = grid.grants(policy_after, _roles_on_chain(index, subject, node))
-        diff.gained.extend(Flip(subject, t, a, node) for t, a in new - old)
-        diff.lost.extend(Flip(subject, t, a, node) for t, a in old - new)
+        gained, lost = grid.flips(policy_before, before.get(point, frozenset()), policy_after,
+                                  after.get(point, frozenset()))
+        if gained or lost:
+            subject, node = point
+            diff.gained.extend(Flip(subject, t, a, node) for t, a in gained)
+            diff.lost.extend(Flip(subject, t, a, node) for t, a in lost)
 
 
 def diff_policy(index: Index, active: Policy, candidate: Policy) -> Diff:
@@ -134,8 +153,8 @@ def diff_policy(index: Index, active: Policy, candidate: Policy) -> Diff:
             diff.roles_in_use.append((role, len(ids), change))
     grid = _Grid((active, candidate))
     points = binding_points(index, index.bindings.values())
-    before = {point: _roles_on_chain(index, *point) for point in points}
-    _role_flips(index, points, grid, before, active, candidate, diff)
+    roles = {point: _roles_on_chain(index, *point) for point in points}
+    _role_flips(points, grid, roles, roles, active, candidate, diff)
     return diff.sort()
 
 
@@ -218,7 +237,8 @@ def diff_operations(index: Index, policy: Policy, operations: Sequence[ops.Opera
     diff = Diff()
 
     def after() -> None:
-        _role_flips(index, points, grid, before_roles, policy, policy, diff)
+        after_roles = {point: _roles_on_chain(index, *point) for point in points}
+        _role_flips(points, grid, before_roles, after_roles, policy, policy, diff)
         for check in checks:
             now = _decide(index, policy, check)
             if before_checks[check] != now:
