@@ -14,10 +14,14 @@ PASSED, FAILED, LOAD_FAILED = 0, 1, 2
 
 
 def validate(args: argparse.Namespace) -> int:
-    from authz.engine.policy import check_policy_dir
+    from authz.engine.policy import Problem, check_policy_dir
+    from authz.engine.policy_tests import check_suites
 
     directory = Path(args.directory or Settings.from_env().policies)
     policy, problems = check_policy_dir(directory)
+    if policy is not None:
+        problems = [Problem(e.file, e.line, e.message) for e in check_suites(directory, policy)]
+        policy = None if problems else policy
     if args.format == "json":
         print(json.dumps({"directory": str(directory), "valid": policy is not None,
                           "problems": [p.as_dict() for p in problems]}, indent=2))

@@ -111,7 +111,8 @@ def load_suite(path: Path, relative: str) -> tuple[dict, list[int]]:
     return data, _assertion_lines(text)
 
 
-def run_suite(policy: Policy, data: dict, relative: str, lines: list[int]) -> SuiteResult:
+def build_world(policy: Policy, data: dict, relative: str) -> Index:
+    """The suite's world, planned through the same validation as real writes."""
     index = Index()
     planner = Planner(index, policy)
     for where, operation in world_operations(data.get("world", {})):
@@ -121,6 +122,25 @@ def run_suite(policy: Policy, data: dict, relative: str, lines: list[int]) -> Su
             raise SuiteError(relative, 0, f"{where}: {error.message}") from None
         for change in changes:
             index.apply(change)
+    return index
+
+
+def check_suites(directory: str | Path, policy: Policy) -> list[SuiteError]:
+    """Every suite that cannot load or whose world does not fit the policy (for validate)."""
+    directory = Path(directory)
+    errors = []
+    for path in suite_files(directory):
+        relative = str(path.relative_to(directory))
+        try:
+            data, _ = load_suite(path, relative)
+            build_world(policy, data, relative)
+        except SuiteError as error:
+            errors.append(error)
+    return errors
+
+
+def run_suite(policy: Policy, data: dict, relative: str, lines: list[int]) -> SuiteResult:
+    index = build_world(policy, data, relative)
     result = SuiteResult(relative, data["name"])
     for position, item in enumerate(data["assertions"]):
         resource = _resource(item["resource"])

@@ -166,6 +166,12 @@ def test_policy_test_exit_codes(candidate):
 
 def test_policy_validate_exit_codes_and_json(candidate):
     assert run_cli("policy", "validate", str(candidate)).returncode == 0
+    suite = candidate / "tests" / "project_roles.yaml"
+    suite.write_text(suite.read_text().replace("role: project_viewer, project: recs", "role: project_veiwer, project: recs"))
+    in_suite = run_cli("policy", "validate", str(candidate))
+    assert in_suite.returncode == 1
+    assert "tests/project_roles.yaml: world.bindings[3]: role: unknown role 'project_veiwer'" in in_suite.stdout
+    suite.write_text(suite.read_text().replace("project_veiwer", "project_viewer"))
     append(candidate, "roles.csv", "p, project_viewer, project, pipline, *, read\n")
     done = run_cli("policy", "validate", str(candidate), "--format", "json")
     import json
