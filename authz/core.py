@@ -7,6 +7,7 @@ in one step of the event loop: no check ever sees half a write, nor one not yet 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Sequence
@@ -24,10 +25,22 @@ from authz.storage.base import Storage
 
 log = logging.getLogger(__name__)
 
+# Writes of at least this many row changes are followed by gc.freeze().
+FREEZE_AFTER_CHANGES = 1000
+
 
 def load_index(storage: Storage) -> tuple[Index, int]:
+    """The index of everything stored, and its revision. The cyclic garbage collector is off
+    while it loads: the index holds no cycles, and walking millions of new objects again and
+    again would cost more than the load itself."""
     index = Index()
-    revision = storage.load(index.load)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        revision = storage.load(index.load)
+    finally:
+        if enabled:
+            gc.enable()
     return index, revision
 
 
@@ -92,6 +105,11 @@ class Authorizer:
             if not changes:
                 return self.revision, recorded
             await self._commit(revision, changes, recorded, actor, request_id)
+            if len(changes) >= FREEZE_AFTER_CHANGES:
+                # An Import leaves thousands of long-lived index objects: move them out of the
+                # cyclic collector's way, as after loading (server.py), so that its full passes
+                # do not walk the whole index again and again while it grows.
+                gc.freeze()
             return revision, recorded
 
     async def _commit(self, revision: int, changes, recorded, actor: str, request_id: str,

@@ -115,7 +115,13 @@ def random_checks(seed: int, world: World, type_levels: dict[str, str], count: i
 
 @dataclass
 class ScaledWorld:
-    """A large world described by counts, streamed as operations in import-sized chunks."""
+    """A large world described by counts, generated once from its seed.
+
+    `operations()` yields it in an order that imports cleanly; the world also keeps what it
+    generated (bindings, memberships, shares), so that benchmarks can ask questions whose
+    answers they know the shape of: grants through teams, through inheritance, through shares.
+    One extra user, `lister`, holds `list_shares` shares of `pipeline` ids in project p0 (the
+    ListAllowedResources case)."""
 
     seed: int
     bindings: int
@@ -127,15 +133,27 @@ class ScaledWorld:
     workspaces: int
     roles_by_level: dict[str, list[str]]
     type_levels: dict[str, str]
+    list_shares: int = 10_000
+    # Filled by generate(): (subject, role, level, node id); team id -> member subjects;
+    # (subject, resource type, resource id, project id, actions).
+    binding_list: list[tuple[str, str, str, str]] = field(default_factory=list)
+    team_members: dict[str, list[str]] = field(default_factory=dict)
+    share_list: list[tuple[str, str, str, str, tuple[str, ...]]] = field(default_factory=list)
+
+    LISTER = "user:lister"
+    LISTED_TYPE = "pipeline"
 
     @classmethod
-    def of_size(cls, seed: int, bindings: int, roles_by_level, type_levels) -> ScaledWorld:
+    def of_size(cls, seed: int, bindings: int, roles_by_level, type_levels, list_shares: int = 10_000) -> ScaledWorld:
         """Proportions of the benchmark's `large` world (1,000,000 bindings over 10,000 projects,
         20,000 teams, 200,000 users and 100,000 shares), scaled to `bindings`."""
         projects = max(10, bindings // 100)
         workspaces = max(2, projects // 10)
-        return cls(seed, bindings, projects, max(4, bindings // 50), max(20, bindings // 5),
-                   max(10, bindings // 10), max(1, workspaces // 10), workspaces, roles_by_level, type_levels)
+        world = cls(seed, bindings, projects, max(4, bindings // 50), max(20, bindings // 5),
+                    max(10, bindings // 10), max(1, workspaces // 10), workspaces, roles_by_level, type_levels,
+                    list_shares)
+        world.generate()
+        return world
 
     def project(self, i: int) -> str:
         return f"p{i}"
@@ -146,12 +164,62 @@ class ScaledWorld:
     def organization_of_workspace(self, w: int) -> int:
         return w % self.organizations
 
-    def teams_of_organization(self, o: int) -> list[int]:
-        return list(range(o, self.teams, self.organizations))
+    def organization_of_project(self, i: int) -> int:
+        return self.organization_of_workspace(self.workspace_of_project(i))
+
+    def teams_of_organization(self, o: int) -> range:
+        return range(o, self.teams, self.organizations)
+
+    def user(self, o: int, k: int) -> str:
+        """The k-th user of organization o."""
+        return f"user:u{k * self.organizations + o}"
+
+    def projects_under(self, level: str, ident: str) -> range | list[int]:
+        """Project numbers on or below a node."""
+        number = int(ident[1:])
+        if level == PROJECT:
+            return [number]
+        if level == WORKSPACE:
+            return range(number, self.projects, self.workspaces)
+        return [p for w in range(number, self.workspaces, self.organizations)
+                for p in range(w, self.projects, self.workspaces)]
+
+    def generate(self) -> None:
+        rng = random.Random(self.seed)
+        per_org = self.users // self.organizations
+        for t in range(self.teams):
+            o = t % self.organizations
+            self.team_members[f"t{t}"] = [self.user(o, k) for k in rng.sample(range(per_org), k=min(10, per_org))]
+        seen: set[tuple] = set()
+        levels = (PROJECT, WORKSPACE, ORGANIZATION)
+        while len(self.binding_list) < self.bindings:
+            p = rng.randrange(self.projects)
+            w = self.workspace_of_project(p)
+            o = self.organization_of_workspace(w)
+            level = rng.choices(levels, (0.75, 0.2, 0.05))[0]
+            ident = self.project(p) if level == PROJECT else f"w{w}" if level == WORKSPACE else f"o{o}"
+            if rng.random() < 0.3:
+                teams = self.teams_of_organization(o)
+                subject = f"team:t{teams[rng.randrange(len(teams))]}"
+            else:
+                subject = self.user(o, rng.randrange(per_org))
+            role = rng.choice(self.roles_by_level[level])
+            key = (subject, role, ident)
+            if key in seen:
+                continue
+            seen.add(key)
+            self.binding_list.append((subject, role, level, ident))
+        project_types = [t for t, level in self.type_levels.items() if level == PROJECT]
+        for s in range(self.shares):
+            p = rng.randrange(self.projects)
+            subject = self.user(self.organization_of_project(p), rng.randrange(per_org))
+            actions = tuple(rng.sample(ACTIONS[:4], k=rng.randint(1, 2)))
+            self.share_list.append((subject, rng.choice(project_types), f"r{s}", self.project(p), actions))
+        for i in range(self.list_shares):
+            self.share_list.append((self.LISTER, self.LISTED_TYPE, f"l{i}", self.project(0), ("read",)))
 
     def operations(self):
         """Every operation of the world, in an order that imports cleanly."""
-        rng = random.Random(self.seed)
         for o in range(self.organizations):
             yield ops.CreateOrganization(f"o{o}")
         for w in range(self.workspaces):
@@ -160,40 +228,15 @@ class ScaledWorld:
             yield ops.CreateProject(self.project(p), f"w{self.workspace_of_project(p)}")
         for t in range(self.teams):
             yield ops.CreateTeam(f"t{t}", f"o{t % self.organizations}")
-        # Each team gets about 10 members, from users of its organization.
-        for t in range(self.teams):
-            o = t % self.organizations
-            for u in rng.sample(range(self.users // self.organizations), k=min(10, self.users // self.organizations)):
-                yield ops.AddTeamMember(f"t{t}", f"user:u{u * self.organizations + o}")
-        seen: set[tuple] = set()
-        made = 0
-        while made < self.bindings:
-            p = rng.randrange(self.projects)
-            w = self.workspace_of_project(p)
-            o = self.organization_of_workspace(w)
-            level = rng.choices((PROJECT, WORKSPACE, ORGANIZATION), (0.75, 0.2, 0.05))[0]
-            node = {PROJECT: Scope(project_id=self.project(p)), WORKSPACE: Scope(workspace_id=f"w{w}"),
-                    ORGANIZATION: Scope(organization_id=f"o{o}")}[level]
-            if rng.random() < 0.3:
-                subject = f"team:t{rng.choice(self.teams_of_organization(o))}"
-            else:
-                subject = f"user:u{rng.randrange(self.users // self.organizations) * self.organizations + o}"
-            role = rng.choice(self.roles_by_level[level])
-            key = (subject, role, level, node)
-            if key in seen:
-                continue
-            seen.add(key)
-            made += 1
-            yield ops.CreateRoleBinding(subject, role, node)
-        project_types = [t for t, level in self.type_levels.items() if level == PROJECT]
-        for s in range(self.shares):
-            p = rng.randrange(self.projects)
-            o = self.organization_of_workspace(self.workspace_of_project(p))
-            subject = f"user:u{rng.randrange(self.users // self.organizations) * self.organizations + o}"
-            yield ops.SetResourceMembership(
-                subject, Resource(rng.choice(project_types), f"r{s}"), Scope(project_id=self.project(p)),
-                tuple(rng.sample(ACTIONS[:4], k=rng.randint(1, 2))),
-            )
+        for team, members in self.team_members.items():
+            for member in members:
+                yield ops.AddTeamMember(team, member)
+        scopes = {PROJECT: lambda i: Scope(project_id=i), WORKSPACE: lambda i: Scope(workspace_id=i),
+                  ORGANIZATION: lambda i: Scope(organization_id=i)}
+        for subject, role, level, ident in self.binding_list:
+            yield ops.CreateRoleBinding(subject, role, scopes[level](ident))
+        for subject, rtype, rid, project, actions in self.share_list:
+            yield ops.SetResourceMembership(subject, Resource(rtype, rid), Scope(project_id=project), actions)
 
     def chunks(self, size: int = 10_000):
         chunk: list[ops.Operation] = []

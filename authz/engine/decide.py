@@ -61,14 +61,92 @@ def find_grant(index: Index, policy: Policy, subject: str, action: str, rtype: s
         member = _member_node(index, chain, rtype, rid)
         if member is not None:
             for who in subjects:
-                if (who, member) in index.member_count:
+                if index.is_member(who, member):
                     return RULE_MEMBERSHIP, member, who
     return None
 
 
+# The roles that grant each (resource type, action), for one policy at a time (the active
+# one changes rarely; a new one starts the table over). Bounded: types and actions the policy
+# does not know come from requests, and at most _GRANTING_LIMIT pairs are remembered.
+_GRANTING_LIMIT = 4096
+_granting_policy: Policy | None = None
+_granting: dict[tuple[str, str], frozenset[str]] = {}
+
+
+def granting_roles(policy: Policy, rtype: str, action: str) -> frozenset[str]:
+    """The roles with a permission matching (rtype, action)."""
+    global _granting_policy, _granting
+    if policy is not _granting_policy:
+        _granting_policy, _granting = policy, {}
+    key = (rtype, action)
+    roles = _granting.get(key)
+    if roles is None:
+        roles = frozenset(role for role in policy.roles if policy.allows(role, rtype, action))
+        if len(_granting) >= _GRANTING_LIMIT:
+            _granting.clear()
+        _granting[key] = roles
+    return roles
+
+
+def allowed(index: Index, policy: Policy, subject: str, action: str, rtype: str, rid: str, chain) -> bool:
+    """`find_grant(...) is not None`, without describing the grant: the hot path of every check.
+    `chain` must be known."""
+    return allowed_for(index, policy, index.by_subject.get(subject), subject, action, rtype, rid, chain)
+
+
+def allowed_for(index: Index, policy: Policy, entry, subject: str, action: str, rtype: str, rid: str, chain) -> bool:
+    """`allowed`, given `entry = index.by_subject.get(subject)`. One lookup in a big dict per
+    subject and team; the rest are lookups in their own small dicts, and rule 1 is settled
+    by a set operation in C."""
+    teams = None
+    if entry is not None:
+        teams = entry.teams
+        granting = granting_roles(policy, rtype, action)
+        if granting:
+            for node in chain:
+                roles = entry.roles.get(node)
+                if roles is not None and not granting.isdisjoint(roles):
+                    return True
+            if teams:
+                by_subject = index.by_subject
+                for team in teams:
+                    team_entry = by_subject.get(team)
+                    if team_entry is not None:
+                        for node in chain:
+                            roles = team_entry.roles.get(node)
+                            if roles is not None and not granting.isdisjoint(roles):
+                                return True
+        if rid:
+            # Rule 2.
+            key = (chain[0], rtype, rid)
+            shared = entry.shared
+            if shared is not None:
+                actions = shared.get(key)
+                if actions is not None and action in actions:
+                    return True
+            if teams:
+                by_subject = index.by_subject
+                for team in teams:
+                    team_entry = by_subject.get(team)
+                    if team_entry is not None and team_entry.shared is not None:
+                        actions = team_entry.shared.get(key)
+                        if actions is not None and action in actions:
+                            return True
+    # Rule 3.
+    if rid and action == "read" and rtype in LEVELS:
+        member = _member_node(index, chain, rtype, rid)
+        if member is not None:
+            if entry is not None and member in entry.members:
+                return True
+            if teams:
+                return any(index.is_member(team, member) for team in teams)
+    return False
+
+
 def check(index: Index, policy: Policy, subject: str, action: str, rtype: str, rid: str, node: Node) -> bool:
-    chain = index.chain(node)
-    return chain is not None and find_grant(index, policy, subject, action, rtype, rid, chain) is not None
+    chain = index.chains.get(node)
+    return chain is not None and allowed(index, policy, subject, action, rtype, rid, chain)
 
 
 def list_allowed(
@@ -88,11 +166,9 @@ def list_allowed(
             ids.update(rid for rid, actions in shared.items() if action in actions)
     if action == "read":
         if rtype == ORGANIZATION and node.kind == ORGANIZATION:
-            if any((who, node) in index.member_count for who in subjects):
+            if any(index.is_member(who, node) for who in subjects):
                 ids.add(node.id)
         elif CHILD_KIND.get(node.kind) == rtype:
             for who in subjects:
-                children = index.member_children.get((who, node))
-                if children:
-                    ids.update(child.id for child in children)
+                ids.update(child.id for child in index.member_children_of(who, node))
     return False, sorted(ids)

@@ -2,10 +2,17 @@
 
 Every write reaches the index as row changes (`Put`/`Remove`), each applied in O(depth)
 dict operations, so the cost of a change or of a lookup never grows with the number of
-bindings. Lookups use `dict.get` only: asking about an unknown subject stores nothing."""
+bindings. Lookups use `dict.get` only: asking about an unknown subject stores nothing.
+
+Memory: the index keys everything by the one Node object of each node (the first element of
+its chain), whatever object a row carries; rows are kept as they come, so their producers
+share objects for repeated values (the planner interns subjects, roles and types and uses
+the index's nodes; storage's load shares one object per node, role, type and set of
+actions), and a million bindings do not carry a million copies of a few thousand nodes."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 from authz.domain.model import (
@@ -25,6 +32,8 @@ from authz.domain.model import (
 )
 
 ShareKey = tuple[Node, str, str]  # (node, resource type, resource id)
+
+_intern = sys.intern
 
 
 def _add(mapping: dict, key, item) -> None:
@@ -50,12 +59,48 @@ def _count(mapping: dict, key, delta: int) -> None:
         del mapping[key]
 
 
+class SubjectEntry:
+    """What a check needs of one subject, behind one lookup (`Index.by_subject`): its roles by
+    node (the same dicts as `roles_at`), its teams (the same set as `teams_of`), its binding ids
+    (the same set as `bindings_by_subject`), the actions shared with it by (node, resource
+    type, resource id), and rule 3's counts: node -> the number of its bindings on the node or
+    below. At a million bindings every lookup in a big dict is a trip to main memory; a check
+    makes one for the subject and one per team, the rest are in the subject's small dicts."""
+
+    __slots__ = ("roles", "teams", "bindings", "shared", "members")
+
+    def __init__(self) -> None:
+        self.roles: dict[Node, dict[str, str]] = {}
+        self.teams: set[str] | None = None
+        self.bindings: set[str] | None = None
+        self.shared: dict[ShareKey, frozenset[str]] | None = None
+        self.members: dict[Node, int] = {}
+
+    def _fields(self) -> tuple:
+        return (self.roles, self.teams, self.bindings, self.shared, self.members)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SubjectEntry):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return "SubjectEntry(roles={!r}, teams={!r}, bindings={!r}, shared={!r}, members={!r})".format(
+            *self._fields()
+        )
+
+
 class Index:
     def __init__(self) -> None:
         # Hierarchy: node -> parent (None for an organization), node -> children.
         self.parent: dict[Node, Node | None] = {}
         self.children: dict[Node, set[Node]] = {}
         self.nodes: dict[Node, OrganizationRow | WorkspaceRow | ProjectRow] = {}
+        # node -> the node and its ancestors, nearest first (what chain() answers), made of
+        # the index's own Node objects.
+        self.chains: dict[Node, tuple[Node, ...]] = {}
         # Teams: id -> row; organization id -> team ids; team id -> member subjects;
         # subject -> the "team:<id>" subjects it is a member of.
         self.teams: dict[str, TeamRow] = {}
@@ -65,13 +110,13 @@ class Index:
         # Bindings: id -> row; (subject, node) -> {role: binding id}.
         self.bindings: dict[str, BindingRow] = {}
         self.roles_at: dict[tuple[str, Node], dict[str, str]] = {}
+        # subject -> its SubjectEntry (roles, teams and shares of the subject, for checks).
+        self.by_subject: dict[str, SubjectEntry] = {}
         self.bindings_by_node: dict[Node, set[str]] = {}
         self.bindings_by_subject: dict[str, set[str]] = {}
         self.bindings_by_role: dict[str, set[str]] = {}
-        # Rule 3: (subject, node) -> number of the subject's bindings on the node or below;
-        # (subject, node) -> {child node: that count for the child}.
-        self.member_count: dict[tuple[str, Node], int] = {}
-        self.member_children: dict[tuple[str, Node], dict[Node, int]] = {}
+        # Rule 3: `member_count` and `member_children` are derived, when asked, from each
+        # subject's own counts (SubjectEntry.members).
         # Shares: (node, type, id) -> {subject: row}; (subject, node, type) -> {id: actions}.
         self.shares: dict[ShareKey, dict[str, ShareRow]] = {}
         self.shared_with: dict[tuple[str, Node, str], dict[str, frozenset[str]]] = {}
@@ -83,15 +128,9 @@ class Index:
     # ---- reading
 
     def chain(self, node: Node) -> tuple[Node, ...] | None:
-        """The node and its ancestors, nearest first; None when the node is unknown."""
-        parent = self.parent
-        if node not in parent:
-            return None
-        up = parent[node]
-        if up is None:
-            return (node,)
-        top = parent[up]
-        return (node, up) if top is None else (node, up, top)
+        """The node and its ancestors, nearest first; None when the node is unknown. A plain
+        `(kind, id)` tuple is looked up as well as a Node."""
+        return self.chains.get(node)
 
     def organization_of(self, node: Node) -> str:
         chain = self.chain(node)
@@ -102,6 +141,44 @@ class Index:
         """The subject followed by the teams it is a member of."""
         teams = self.teams_of.get(subject)
         return (subject, *teams) if teams else (subject,)
+
+    @property
+    def member_count(self) -> dict[tuple[str, Node], int]:
+        """(subject, node) -> number of the subject's bindings on the node or below, computed
+        from the subjects' entries when asked (O(n): for tests and tools; decisions read
+        `by_subject[subject].members`)."""
+        return {(subject, node): count for subject, entry in self.by_subject.items()
+                for node, count in entry.members.items()}
+
+    def is_member(self, subject: str, node: Node) -> bool:
+        """Does `subject` itself hold a binding on `node` or below it?"""
+        entry = self.by_subject.get(subject)
+        return entry is not None and node in entry.members
+
+    @property
+    def member_children(self) -> dict[tuple[str, Node], dict[Node, int]]:
+        """(subject, node) -> {child node: member_count of the subject at the child}, computed
+        from member_count when asked (O(n): for tests and tools; decisions do not use it)."""
+        result: dict[tuple[str, Node], dict[Node, int]] = {}
+        parent = self.parent
+        for (subject, node), count in self.member_count.items():
+            up = parent[node]
+            if up is not None:
+                result.setdefault((subject, up), {})[node] = count
+        return result
+
+    def member_children_of(self, subject: str, node: Node) -> list[Node]:
+        """The children of `node` on or below which `subject` itself holds a binding, at a
+        cost of the smaller of the node's children and the nodes the subject is a member of."""
+        entry = self.by_subject.get(subject)
+        if entry is None or node not in entry.members:
+            return []
+        members = entry.members
+        children = self.children.get(node, ())
+        if len(children) <= len(members):
+            return [child for child in children if child in members]
+        parent = self.parent
+        return [member for member in members if parent[member] == node]
 
     def subtree(self, node: Node) -> Iterator[Node]:
         """The node and everything below it, children before parents."""
@@ -129,6 +206,11 @@ class Index:
         handler = _HANDLERS[type(row)]
         handler(self, row, isinstance(change, Put))
 
+    def undo(self, change: Change) -> None:
+        """Apply the inverse of `change` (without building it)."""
+        row = change.row
+        _HANDLERS[type(row)](self, row, not isinstance(change, Put))
+
     def load(self, row: Row) -> None:
         """Add one stored row (start-up)."""
         _HANDLERS[type(row)](self, row, True)
@@ -142,8 +224,12 @@ class Index:
         else:
             parent = Node("workspace", row.workspace_id)
         if put:
+            above = () if parent is None else self.chains[parent]
+            if above:
+                parent = above[0]
             self.parent[node] = parent
             self.nodes[node] = row
+            self.chains[node] = (node, *above)
             if parent is not None:
                 _add(self.children, parent, node)
         else:
@@ -151,6 +237,7 @@ class Index:
             assert node not in self.bindings_by_node and node not in self.shares_by_node, f"{node} is in use"
             del self.parent[node]
             del self.nodes[node]
+            del self.chains[node]
             if parent is not None:
                 _discard(self.children, parent, node)
 
@@ -163,69 +250,120 @@ class Index:
             del self.teams[row.id]
             _discard(self.teams_by_org, row.organization_id, row.id)
 
+    def _entry(self, subject: str) -> SubjectEntry:
+        entry = self.by_subject.get(subject)
+        if entry is None:
+            entry = self.by_subject[subject] = SubjectEntry()
+        return entry
+
+    def _forget_if_empty(self, subject: str, entry: SubjectEntry) -> None:
+        if not entry.roles and entry.teams is None and entry.shared is None and entry.bindings is None:
+            del self.by_subject[subject]
+
     def _member(self, row: MemberRow, put: bool) -> None:
-        team = team_subject(row.team_id)
+        team = _intern(team_subject(row.team_id))
         if put:
-            _add(self.members, row.team_id, row.subject)
-            _add(self.teams_of, row.subject, team)
+            subject = _intern(row.subject)
+            _add(self.members, row.team_id, subject)
+            _add(self.teams_of, subject, team)
+            self._entry(subject).teams = self.teams_of[subject]
         else:
             _discard(self.members, row.team_id, row.subject)
             _discard(self.teams_of, row.subject, team)
+            if row.subject not in self.teams_of:
+                entry = self.by_subject[row.subject]
+                entry.teams = None
+                self._forget_if_empty(row.subject, entry)
 
     def _binding(self, row: BindingRow, put: bool) -> None:
-        key = (row.subject, row.node)
+        # The hottest write path (a million of these at start-up): inlined dict operations.
+        chain = self.chains.get(row.node)
+        assert chain is not None, f"binding {row.id} on unknown node {row.node}"
+        node = chain[0]
+        subject = row.subject
+        role = row.role
+        binding_id = row.id
+        key = (subject, node)
         if put:
-            self.bindings[row.id] = row
-            roles = self.roles_at.get(key)
+            self.bindings[binding_id] = row
+            entry = self.by_subject.get(subject)
+            if entry is None:
+                entry = self.by_subject[subject] = SubjectEntry()
+            roles = entry.roles.get(node)
             if roles is None:
-                self.roles_at[key] = {row.role: row.id}
+                roles = entry.roles[node] = self.roles_at[key] = {role: binding_id}
             else:
-                roles[row.role] = row.id
-            _add(self.bindings_by_node, row.node, row.id)
-            _add(self.bindings_by_subject, row.subject, row.id)
-            _add(self.bindings_by_role, row.role, row.id)
+                roles[role] = binding_id
+            ids = entry.bindings
+            if ids is None:
+                entry.bindings = self.bindings_by_subject[subject] = {binding_id}
+            else:
+                ids.add(binding_id)
+            bucket = self.bindings_by_node.get(node)
+            if bucket is None:
+                self.bindings_by_node[node] = {binding_id}
+            else:
+                bucket.add(binding_id)
+            bucket = self.bindings_by_role.get(role)
+            if bucket is None:
+                self.bindings_by_role[role] = {binding_id}
+            else:
+                bucket.add(binding_id)
+            members = entry.members
+            for here in chain:
+                members[here] = members.get(here, 0) + 1
         else:
-            del self.bindings[row.id]
-            roles = self.roles_at[key]
-            del roles[row.role]
+            del self.bindings[binding_id]
+            entry = self.by_subject[subject]
+            roles = entry.roles[node]
+            del roles[role]
             if not roles:
                 del self.roles_at[key]
-            _discard(self.bindings_by_node, row.node, row.id)
-            _discard(self.bindings_by_subject, row.subject, row.id)
-            _discard(self.bindings_by_role, row.role, row.id)
-        delta = 1 if put else -1
-        chain = self.chain(row.node)
-        assert chain is not None, f"binding {row.id} on unknown node {row.node}"
-        for position, node in enumerate(chain):
-            _count(self.member_count, (row.subject, node), delta)
-            if position + 1 < len(chain):
-                parent_key = (row.subject, chain[position + 1])
-                children = self.member_children.get(parent_key)
-                if children is None:
-                    children = self.member_children[parent_key] = {}
-                _count(children, node, delta)
-                if not children:
-                    del self.member_children[parent_key]
+                del entry.roles[node]
+            _discard(self.bindings_by_node, node, binding_id)
+            _discard(self.bindings_by_subject, subject, binding_id)
+            if subject not in self.bindings_by_subject:
+                entry.bindings = None
+            _discard(self.bindings_by_role, role, binding_id)
+            for here in chain:
+                _count(entry.members, here, -1)
+            self._forget_if_empty(subject, entry)
 
     def _share(self, row: ShareRow, put: bool) -> None:
-        key = (row.node, row.resource_type, row.resource_id)
-        grantee = (row.subject, row.node, row.resource_type)
+        chain = self.chains.get(row.node)
+        assert chain is not None, f"share on unknown node {row.node}"
+        node = chain[0]
+        subject = row.subject
+        rtype = row.resource_type
+        key = (node, rtype, row.resource_id)
+        grantee = (subject, node, rtype)
         if put:
             self.shares.setdefault(key, {})[row.subject] = row
             self.shared_with.setdefault(grantee, {})[row.resource_id] = row.actions
-            _add(self.shares_by_node, row.node, key)
+            _add(self.shares_by_node, node, key)
             _add(self.shares_by_subject, row.subject, key)
+            entry = self._entry(subject)
+            if entry.shared is None:
+                entry.shared = {key: row.actions}
+            else:
+                entry.shared[key] = row.actions
         else:
             by_subject = self.shares[key]
             del by_subject[row.subject]
             if not by_subject:
                 del self.shares[key]
-                _discard(self.shares_by_node, row.node, key)
+                _discard(self.shares_by_node, node, key)
             ids = self.shared_with[grantee]
             del ids[row.resource_id]
             if not ids:
                 del self.shared_with[grantee]
             _discard(self.shares_by_subject, row.subject, key)
+            entry = self.by_subject[subject]
+            assert entry.shared is not None
+            del entry.shared[key]
+            if not entry.shared:
+                entry.shared = None
+                self._forget_if_empty(subject, entry)
 
     def _custom_role(self, row: RoleRow, put: bool) -> None:
         if put:

@@ -200,10 +200,11 @@ class Planner:
         return [Remove(MemberRow(op.team_id, op.subject))]
 
     def _same_organization(self, subject: str, node: Node) -> None:
-        """A team subject must exist and belong to the node's organization."""
-        kind, ident = check_subject(subject, "subject")
-        if kind != TEAM:
+        """A team subject must exist and belong to the node's organization. (Callers have
+        checked the subject already; only a team needs the check again.)"""
+        if not subject.startswith(TEAM + ":"):
             return
+        _, ident = check_subject(subject, "subject")
         team = self._team(ident, "subject")
         organization = self.index.organization_of(node)
         if team.organization_id != organization:
@@ -217,6 +218,16 @@ class Planner:
 
     def _known_node(self, scope, field: str = "scope") -> Node:
         """The node, as the index's own Node object."""
+        if scope is not None:
+            # One id naming a stored node (the common case): valid, as everything stored is,
+            # and without ancestors to verify. Anything else is resolved in full.
+            given = [(kind, ident) for kind, ident in (
+                (PROJECT, scope.project_id), (WORKSPACE, scope.workspace_id), (ORGANIZATION, scope.organization_id)
+            ) if ident]
+            if len(given) == 1:
+                chain = self.index.chains.get(given[0])
+                if chain is not None:
+                    return chain[0]
         node, chain = resolve(self.index, scope, field)
         if chain is None:
             raise NotFound(f"{node.kind} {node.id!r} not found", field)

@@ -134,6 +134,34 @@ MAPPINGS: dict[type, Mapping] = {
     ),
 }
 
+def load_builders() -> dict[type, Callable[[Sequence[Any]], Row]]:
+    """Row builders for one `load`: each mapping's `build`, except that rows naming the same
+    node, role, resource type or set of actions share one object for it, so that a million
+    stored bindings do not become a million copies of a few thousand nodes in memory."""
+    nodes: dict[tuple[str, str], Node] = {}
+    names: dict[str, str] = {}
+    action_sets: dict[str, frozenset[str]] = {}
+
+    def node(kind: str, ident: str) -> Node:
+        key = (kind, ident)
+        found = nodes.get(key)
+        if found is None:
+            found = nodes[key] = Node(kind, ident)
+        return found
+
+    def actions(text: str) -> frozenset[str]:
+        found = action_sets.get(text)
+        if found is None:
+            found = action_sets[text] = split_actions(text)
+        return found
+
+    name = names.setdefault
+    builders = {row_type: mapping.build for row_type, mapping in MAPPINGS.items()}
+    builders[BindingRow] = lambda v: BindingRow(v[0], v[1], name(v[2], v[2]), node(v[3], v[4]), v[5])
+    builders[ShareRow] = lambda v: ShareRow(node(v[0], v[1]), name(v[2], v[2]), v[3], v[4], actions(v[5]))
+    return builders
+
+
 # Parents before children: the order in which `load` streams the tables (roles before the
 # bindings that name them).
 LOAD_ORDER: tuple[type, ...] = (
