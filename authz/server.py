@@ -128,6 +128,11 @@ async def serve(settings: Settings) -> None:
     )
     print(f"authz: serving at revision {revision}", flush=True)
     await stop.wait()
+    # Shutting down: a repeated SIGTERM (or a SIGHUP) must not cut the grace period short, nor
+    # kill the process once the loop has closed and restored the default handlers.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        loop.remove_signal_handler(signum)
+        signal.signal(signum, signal.SIG_IGN)
     if watcher is not None:
         watcher.cancel()
     log.info("stopping: finishing calls in flight (up to %.0fs)", settings.shutdown_grace_seconds)
