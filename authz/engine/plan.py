@@ -71,17 +71,27 @@ class Planner:
         self.index = index
         self.policy = policy
         self.new_id = new_id or ordered_ids()
+        self._tentative = _Tentative(index)
 
     def plan_all(
         self, operations: Sequence[ops.Operation], revision: int, field_prefix: str | None = None
     ) -> tuple[list[Change], list[ops.Operation]]:
         """Plan operations in order, each seeing the ones before it. Returns the changes and the
         operations as recorded (binding ids filled in). The index is left as it was found.
-        With `field_prefix`, errors name the failing operation: "<prefix>[3].create_team.id"."""
-        applied: list[Change] = []
+        With `field_prefix`, errors name the failing operation: "<prefix>[3].create_team.id".
+
+        Each operation sees the ones before it through the index: their changes are applied
+        to it as planned and undone at the end. Puts of bindings, memberships and shares
+        (nearly all of an Import) are held back instead, while only operations come that read
+        no more of them than the duplicate checks, which consult what is held back; anything
+        else applies them first (see _Tentative). That spares most rows of an Import two
+        passes through the index."""
+        tentative = self._tentative = _Tentative(self.index)
         recorded: list[ops.Operation] = []
         try:
             for position, operation in enumerate(operations):
+                if type(operation) not in _MAY_HOLD_BACK:
+                    tentative.apply_held()
                 try:
                     changes, operation = self.plan(operation, revision)
                 except AuthzError as error:
@@ -89,15 +99,12 @@ class Planner:
                         raise
                     name = ops.OPERATION_NAMES[type(operation)]
                     raise error.under(f"{field_prefix}[{position}].{name}") from None
-                for change in changes:
-                    self.index.apply(change)
-                    applied.append(change)
+                tentative.add(changes)
                 recorded.append(operation)
         finally:
-            undo = self.index.undo
-            for change in reversed(applied):
-                undo(change)
-        return applied, recorded
+            self._tentative = _Tentative(self.index)
+            tentative.undo()
+        return tentative.planned, recorded
 
     def plan(self, operation: ops.Operation, revision: int) -> tuple[list[Change], ops.Operation]:
         if isinstance(operation, ROLE_OPERATIONS):
@@ -188,7 +195,7 @@ class Planner:
     def _add_team_member(self, op: ops.AddTeamMember) -> list[Change]:
         self._member_subject(op.subject)
         self._team(op.team_id, "team_id")
-        if op.subject in self.index.members.get(op.team_id, ()):
+        if op.subject in self.index.members.get(op.team_id, ()) or (op.team_id, op.subject) in self._tentative.members:
             raise AlreadyExists(f"{op.subject} is already a member of team {op.team_id!r}", "subject")
         return [Put(MemberRow(op.team_id, op.subject))]
 
@@ -246,11 +253,13 @@ class Planner:
                 f"{op.role!r} is a {role.level} role and cannot be bound on {node.kind} {node.id!r}", "role"
             )
         self._same_organization(op.subject, node)
-        existing = self.index.roles_at.get((op.subject, node), {}).get(op.role)
+        held = self._tentative
+        existing = self.index.roles_at.get((op.subject, node), {}).get(op.role) or held.binding_keys.get(
+            (op.subject, node, op.role))
         if existing is not None:
             raise AlreadyExists(f"{op.subject} already has {op.role!r} on {node} (binding {existing})", "role")
         binding_id = op.id or self.new_id()
-        if binding_id in self.index.bindings:
+        if binding_id in self.index.bindings or binding_id in held.binding_ids:
             raise AlreadyExists(f"binding {binding_id!r} already exists", "id")
         # Interned, as the index keeps them (so that applying the row does not rebuild it).
         row = BindingRow(binding_id, sys.intern(op.subject), sys.intern(op.role), node, revision)
@@ -290,9 +299,11 @@ class Planner:
                 "resource.type",
             )
         self._same_organization(op.subject, node)
+        key = (node, resource.type, resource.id)
+        if op.actor or (key, op.subject) in self._tentative.shares:
+            self._tentative.apply_held()  # the decision, or the share replaced, must see them
         if op.actor:
             self._actor_may_share(op.actor, resource, node, actions)
-        key = (node, resource.type, resource.id)
         old = self.index.shares.get(key, {}).get(op.subject)
         if old is not None and old.actions == actions:
             return []
@@ -328,6 +339,72 @@ class Planner:
         removal = _Removal(self.index)
         removal.subject(op.subject)
         return removal.changes
+
+
+# The operations that may be planned while Puts are held back: they read nothing those Puts
+# change except what the duplicate checks consult, or (a share replacing a held one, or one
+# naming an actor, whose right to share is a decision) apply them first themselves.
+_MAY_HOLD_BACK = frozenset({
+    ops.CreateOrganization, ops.CreateWorkspace, ops.CreateProject, ops.CreateTeam,
+    ops.AddTeamMember, ops.CreateRoleBinding, ops.SetResourceMembership,
+})
+
+
+class _Tentative:
+    """The changes one plan_all has planned so far: `planned`, all of them in order; those
+    applied to the index (to undo at the end); and Puts of bindings, memberships and shares
+    held back, with their keys for the duplicate checks. Held-back Puts depend only on rows
+    that are applied at once (nodes, teams), so applying them late, in order, leaves the
+    index as applying each at once would have."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self.planned: list[Change] = []
+        self.applied: list[Change] = []
+        self.held: list[Change] = []
+        self.binding_keys: dict[tuple[str, Node, str], str] = {}  # (subject, node, role) -> id
+        self.binding_ids: set[str] = set()
+        self.members: set[tuple[str, str]] = set()  # (team id, subject)
+        self.shares: set[tuple[tuple[Node, str, str], str]] = set()  # ((node, type, id), subject)
+
+    def add(self, changes: list[Change]) -> None:
+        for change in changes:
+            self.planned.append(change)
+            row = change.row
+            if type(change) is Put and type(row) in _HELD_ROWS:
+                self.held.append(change)
+                if type(row) is BindingRow:
+                    self.binding_keys[(row.subject, row.node, row.role)] = row.id
+                    self.binding_ids.add(row.id)
+                elif type(row) is MemberRow:
+                    self.members.add((row.team_id, row.subject))
+                else:
+                    self.shares.add(((row.node, row.resource_type, row.resource_id), row.subject))
+            else:
+                self.index.apply(change)
+                self.applied.append(change)
+
+    def apply_held(self) -> None:
+        if not self.held:
+            return
+        apply = self.index.apply
+        for change in self.held:
+            apply(change)
+        self.applied.extend(self.held)
+        self.held = []
+        self.binding_keys.clear()
+        self.binding_ids.clear()
+        self.members.clear()
+        self.shares.clear()
+
+    def undo(self) -> None:
+        undo = self.index.undo
+        for change in reversed(self.applied):
+            undo(change)
+        self.applied = []
+
+
+_HELD_ROWS = frozenset({BindingRow, MemberRow, ShareRow})
 
 
 class _Removal:
