@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from authz.domain.model import Resource, Scope
 from authz.domain.operations import (
@@ -146,3 +149,39 @@ def test_malformed_text_is_rejected(text: str) -> None:
 def test_non_operations_are_rejected() -> None:
     with pytest.raises(TypeError):
         codec.encode([Scope("o")])  # type: ignore[list-item]
+
+
+def _as_json_dumps_would(operations) -> str:
+    """The reference: json.dumps over the tagged dicts that encode() writes directly."""
+    return json.dumps(
+        [{"op": OPERATION_NAMES[type(op)], **dataclasses.asdict(op)} for op in operations], separators=(",", ":")
+    )
+
+
+def test_the_text_is_what_json_dumps_writes() -> None:
+    assert codec.encode(EXAMPLES) == _as_json_dumps_would(EXAMPLES)
+
+
+@given(
+    texts=st.lists(st.text(), min_size=4, max_size=4),
+    actions=st.lists(st.text(max_size=8), max_size=3),
+    force=st.booleans(),
+)
+def test_any_text_encodes_as_json_dumps_would_and_comes_back(texts, actions, force) -> None:
+    a, b, c, d = texts
+    operations = [
+        CreateRoleBinding(a, b, Scope(c, d, a), d),
+        SetResourceMembership(b, Resource(c, d), Scope(project_id=a), tuple(actions), c),
+        DeleteResources((ResourceRef(Resource(a, b), Scope(c)),)),
+        UpdateCustomRole(a, b, c, (PermissionSpec(d, a),), force=force),
+    ]
+    text = codec.encode(operations)
+    assert text == _as_json_dumps_would(operations)
+    assert codec.decode(text) == tuple(operations)
+
+
+def test_a_field_of_the_wrong_type_is_refused_before_anything_is_written() -> None:
+    with pytest.raises(TypeError):
+        codec.encode([CreateTeam("t1", None)])  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        codec.encode([DeleteCustomRole("r", force=1)])  # type: ignore[arg-type]
