@@ -188,8 +188,12 @@ class Authorizer:
     async def list_role_bindings(
         self, subject: str | None, node: Node | None, limit: int, after_id: str | None
     ) -> list[BindingRow]:
+        """Up to `limit` bindings by id after `after_id`: of a subject and/or on a node from the
+        index (at this revision, without a query), all of them from the database."""
+        if subject is not None or node is not None:
+            return self.index.bindings_page(subject, node, limit, after_id)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._db, self.storage.list_role_bindings, subject, node, limit, after_id)
+        return await loop.run_in_executor(self._db, self.storage.list_role_bindings, limit, after_id)
 
     def close(self) -> None:
         self._db.shutdown(wait=True)

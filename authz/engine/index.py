@@ -12,6 +12,7 @@ actions), and a million bindings do not carry a million copies of a few thousand
 
 from __future__ import annotations
 
+import heapq
 import sys
 from collections.abc import Iterator
 
@@ -179,6 +180,23 @@ class Index:
             return [child for child in children if child in members]
         parent = self.parent
         return [member for member in members if parent[member] == node]
+
+    def bindings_page(self, subject: str | None, node: Node | None, limit: int, after_id: str | None) -> list[BindingRow]:
+        """Up to `limit` bindings of `subject` and/or on exactly `node`, in id order, after
+        `after_id`: one pass over that subject's or node's ids, never a sort of all of them."""
+        if limit <= 0:
+            return []
+        empty: set[str] = set()
+        if subject is not None and node is not None:
+            ids = self.bindings_by_subject.get(subject, empty) & self.bindings_by_node.get(node, empty)
+        elif subject is not None:
+            ids = self.bindings_by_subject.get(subject, empty)
+        elif node is not None:
+            ids = self.bindings_by_node.get(node, empty)
+        else:
+            raise ValueError("give a subject or a node; all bindings are listed by storage")
+        chosen = heapq.nsmallest(limit, ids if not after_id else (i for i in ids if i > after_id))
+        return [self.bindings[binding_id] for binding_id in chosen]
 
     def subtree(self, node: Node) -> Iterator[Node]:
         """The node and everything below it, children before parents."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from authz.domain.model import BindingRow, Change, Node, Row
+from authz.domain.model import BindingRow, Change, Row
 from authz.domain.operations import WriteRecord
 
 
@@ -28,10 +28,8 @@ class Storage(Protocol):
     def revision(self) -> int:
         """The newest committed revision (0 for an empty database)."""
 
-    def list_role_bindings(
-        self, subject: str | None, node: Node | None, limit: int, after_id: str | None
-    ) -> list[BindingRow]:
-        """Bindings ordered by id, filtered by subject and/or exact node, starting after `after_id`."""
+    def list_role_bindings(self, limit: int, after_id: str | None) -> list[BindingRow]:
+        """Up to `limit` bindings ordered by id (bytewise), starting after `after_id`."""
 
     def read_changes(self, after: int, limit: int) -> list[WriteRecord]:
         """Change-table records with revision > `after`, oldest first."""

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from authz.domain.errors import ConcurrentWrite
-from authz.domain.model import BindingRow, Change, Node, Put, Remove, Row
+from authz.domain.model import BindingRow, Change, Put, Remove, Row
 from authz.domain.operations import WriteRecord
 
 from . import codec, schema
@@ -39,6 +39,9 @@ LOCK_TIMEOUT_MS = 5000
 
 # Rows fetched per round trip while `load` streams a table.
 LOAD_BATCH = 5000
+
+# SQLite's WAL pages (4 KiB each) between automatic checkpoints.
+WAL_CHECKPOINT_PAGES = 20_000
 
 # SQLite's page cache during a write transaction, and otherwise (its default), in KiB.
 WRITE_CACHE_KIB = 256 * 1024
@@ -98,6 +101,10 @@ def create_storage_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = FULL")
+            # Checkpoint every ~80 MB of WAL rather than 4 MB: an Import's commits rewrite many
+            # of the same B-tree pages, which a checkpoint then copies once instead of after
+            # every commit (a fifth less insert time, measured at 300,000 bindings).
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
         finally:
             cursor.close()
 
@@ -230,18 +237,12 @@ class SqlStorage:
         with self._engine.connect() as connection:
             return connection.execute(_CURRENT).scalar_one()
 
-    def list_role_bindings(
-        self, subject: str | None, node: Node | None, limit: int, after_id: str | None
-    ) -> list[BindingRow]:
+    def list_role_bindings(self, limit: int, after_id: str | None) -> list[BindingRow]:
         if limit <= 0:
             return []
         mapping = MAPPINGS[BindingRow]
         table = schema.role_bindings
         query = mapping.select.order_by(table.c.id).limit(limit)
-        if subject is not None:
-            query = query.where(table.c.subject == subject)
-        if node is not None:
-            query = query.where(table.c.node_kind == node.kind, table.c.node_id == node.id)
         if after_id:
             query = query.where(table.c.id > after_id)
         with self._engine.connect() as connection:
