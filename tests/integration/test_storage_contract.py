@@ -561,6 +561,24 @@ def test_ten_thousand_bindings_in_one_commit(storage: SqlStorage) -> None:
     assert_stored(storage, ALL_ROWS, 3)
 
 
+def test_bulk_inserts_reject_duplicates_and_orphans_as_single_ones_do(storage: SqlStorage) -> None:
+    """Many rows of one table go in another way (COPY on PostgreSQL): the same errors, the
+    same roll-back."""
+    seed(storage)
+    bulk = [binding(f"bulk-{i:03d}", f"user:u{i}", PROJ.node, created=2) for i in range(200)]
+    for bad in (
+        [*bulk, binding("bulk-000", "user:other", PROJ.node, created=2)],  # a duplicate id
+        [*bulk, binding("b-x", BINDING.subject, BINDING.node, BINDING.role, created=2)],  # a duplicate binding
+    ):
+        with pytest.raises(IntegrityError):
+            storage.commit(2, [Put(row) for row in bad], record(2))
+    members = [MemberRow("no-such-team" if i == 150 else TEAM.id, f"user:m{i}") for i in range(200)]
+    with pytest.raises(IntegrityError):
+        storage.commit(2, [Put(row) for row in members], record(2))
+    assert_stored(storage, ALL_ROWS, 1)
+    assert commit(storage, [Put(row) for row in bulk]) == 2
+
+
 # Listing bindings.
 
 
