@@ -26,17 +26,18 @@ from authz.storage.base import Storage
 
 log = logging.getLogger(__name__)
 
-# Writes of at least this many operations run with the cyclic garbage collector paused, and
-# writes of at least this many row changes are followed by gc.freeze().
+# Writes of at least this many operations run with the cyclic garbage collector paused (and
+# freeze what they made; see collector_paused).
 PAUSE_COLLECTOR_FROM_OPERATIONS = 1000
-FREEZE_AFTER_CHANGES = 1000
 
 
 @contextmanager
 def collector_paused(pause: bool = True) -> Iterator[None]:
-    """The cyclic garbage collector off for the block (if `pause`). Loading or importing
-    makes millions of index objects that hold no cycles; the collector would walk them again
-    and again (measured: a quarter of an Import's time) and find nothing."""
+    """The cyclic garbage collector off for the block (if `pause`), and what the block made
+    frozen before it is back on. Loading or importing makes millions of index objects that
+    hold no cycles; the collector would walk them again and again (measured: a quarter of an
+    Import's time) and find nothing, and its first pass after the block would walk them all
+    at once (2.5 s after loading a million bindings)."""
     if not pause or not gc.isenabled():
         yield
         return
@@ -44,14 +45,17 @@ def collector_paused(pause: bool = True) -> Iterator[None]:
     try:
         yield
     finally:
+        gc.freeze()
         gc.enable()
 
 
 def load_index(storage: Storage) -> tuple[Index, int]:
-    """The index of everything stored, and its revision."""
+    """The index of everything stored, and its revision. The index is frozen out of the cyclic
+    collector's way (collector_paused): walking its millions of long-lived objects again and
+    again would be the checks' p99. New objects are still collected."""
     index = Index()
     with collector_paused():
-        revision = storage.load(index.load)
+        revision = storage.load(index.load_rows)
     return index, revision
 
 
@@ -117,11 +121,6 @@ class Authorizer:
                 if not changes:
                     return self.revision, recorded
                 await self._commit(revision, changes, recorded, actor, request_id)
-            if len(changes) >= FREEZE_AFTER_CHANGES:
-                # An Import leaves thousands of long-lived index objects: move them out of the
-                # cyclic collector's way, as after loading (server.py), so that its full passes
-                # do not walk the whole index again and again while it grows.
-                gc.freeze()
             return revision, recorded
 
     async def _commit(self, revision: int, changes, recorded, actor: str, request_id: str,
@@ -137,8 +136,7 @@ class Authorizer:
             # reload from the database rather than guess.
             await self._resync()
             raise
-        for change in changes:
-            self.index.apply(change)
+        self.index.apply_all(changes)
         if policy is not None:
             self.file_policy = policy
         if policy is not None or any(isinstance(change.row, RoleRow) for change in changes):

@@ -4,7 +4,6 @@ and an orderly shutdown on SIGTERM."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
 import time
@@ -105,9 +104,6 @@ async def serve(settings: Settings) -> None:
     storage = SqlStorage(settings.database_url)
     await asyncio.to_thread(storage.migrate)
     index, revision = await asyncio.to_thread(load_index, storage)
-    # The index is millions of long-lived objects: keep the cyclic collector from walking them
-    # again and again (its pauses would be the checks' p99). New objects are still collected.
-    gc.freeze()
     authorizer = Authorizer(storage, policy, index, revision)
     register_state(lambda: authorizer.index.counts(), lambda: authorizer.revision)
     backend.ready(authorizer)

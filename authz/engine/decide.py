@@ -17,11 +17,15 @@ RULE_MEMBERSHIP = 3
 
 
 def _binding_grant(index: Index, policy: Policy, subjects, chain, rtype: str, action: str):
-    roles_at = index.roles_at
+    by_subject = index.by_subject
     allows = policy.allows
     for subject in subjects:
+        entry = by_subject.get(subject)
+        if entry is None:
+            continue
+        roles_by_node = entry.roles
         for node in chain:
-            roles = roles_at.get((subject, node))
+            roles = roles_by_node.get(node)
             if roles:
                 for role, binding_id in roles.items():
                     if allows(role, rtype, action):

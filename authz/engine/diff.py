@@ -116,7 +116,7 @@ def _roles_on_chain(index: Index, subject: str, node: Node) -> frozenset[str]:
     roles: set[str] = set()
     for who in index.subjects(subject):
         for each in index.chain(node) or ():
-            roles.update(index.roles_at.get((who, each), ()))
+            roles.update(index.roles_of(who, each) or ())
     return frozenset(roles)
 
 

@@ -50,7 +50,7 @@ def closest_misses(index: Index, policy: Policy, subject: str, action: str, rtyp
     for who in subjects:
         through = f" through {who}" if who != subject else ""
         for node in chain:
-            for role in sorted(index.roles_at.get((who, node), {})):
+            for role in sorted(index.roles_of(who, node) or ()):
                 actions = _actions_on(policy, role, rtype)
                 allows = f"allows {', '.join(actions)} on {rtype}" if actions else f"allows nothing on {rtype}"
                 misses.append(f"has {role} on {node}{through}; {allows}")

@@ -13,8 +13,9 @@ actions), and a million bindings do not carry a million copies of a few thousand
 from __future__ import annotations
 
 import heapq
+import itertools
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from authz.domain.model import (
     BindingRow,
@@ -62,7 +63,7 @@ def _count(mapping: dict, key, delta: int) -> None:
 
 class SubjectEntry:
     """What a check needs of one subject, behind one lookup (`Index.by_subject`): its roles by
-    node (the same dicts as `roles_at`), its teams (the same set as `teams_of`), its binding ids
+    node (role -> binding id), its teams (the same set as `teams_of`), its binding ids
     (the same set as `bindings_by_subject`), the actions shared with it by (node, resource
     type, resource id), and rule 3's counts: node -> the number of its bindings on the node or
     below. At a million bindings every lookup in a big dict is a trip to main memory; a check
@@ -108,9 +109,8 @@ class Index:
         self.teams_by_org: dict[str, set[str]] = {}
         self.members: dict[str, set[str]] = {}
         self.teams_of: dict[str, set[str]] = {}
-        # Bindings: id -> row; (subject, node) -> {role: binding id}.
+        # Bindings: id -> row. (A subject's roles on a node: roles_of.)
         self.bindings: dict[str, BindingRow] = {}
-        self.roles_at: dict[tuple[str, Node], dict[str, str]] = {}
         # subject -> its SubjectEntry (roles, teams and shares of the subject, for checks).
         self.by_subject: dict[str, SubjectEntry] = {}
         self.bindings_by_node: dict[Node, set[str]] = {}
@@ -198,6 +198,11 @@ class Index:
         chosen = heapq.nsmallest(limit, ids if not after_id else (i for i in ids if i > after_id))
         return [self.bindings[binding_id] for binding_id in chosen]
 
+    def roles_of(self, subject: str, node: Node) -> dict[str, str] | None:
+        """The subject's roles bound on exactly `node`, role -> binding id (None for none)."""
+        entry = self.by_subject.get(subject)
+        return None if entry is None else entry.roles.get(node)
+
     def subtree(self, node: Node) -> Iterator[Node]:
         """The node and everything below it, children before parents."""
         for child in tuple(self.children.get(node, ())):
@@ -224,6 +229,17 @@ class Index:
         handler = _HANDLERS[type(row)]
         handler(self, row, isinstance(change, Put))
 
+    def apply_all(self, changes: Iterable[Change]) -> None:
+        """Apply changes in order; runs of binding Puts (an Import's bulk) in one loop."""
+        for is_binding_put, run in itertools.groupby(
+            changes, lambda change: type(change) is Put and type(change.row) is BindingRow
+        ):
+            if is_binding_put:
+                self._put_bindings([change.row for change in run])  # type: ignore[misc]
+            else:
+                for change in run:
+                    self.apply(change)
+
     def undo(self, change: Change) -> None:
         """Apply the inverse of `change` (without building it)."""
         row = change.row
@@ -232,6 +248,20 @@ class Index:
     def load(self, row: Row) -> None:
         """Add one stored row (start-up)."""
         _HANDLERS[type(row)](self, row, True)
+
+    def load_rows(self, rows: Iterable[Row]) -> None:
+        """Add stored rows, all of one type (start-up: a table at a time)."""
+        iterator = iter(rows)
+        first = next(iterator, None)
+        if first is None:
+            return
+        rows = itertools.chain((first,), iterator)
+        if type(first) is BindingRow:
+            self._put_bindings(rows)  # type: ignore[arg-type]
+            return
+        handler = _HANDLERS[type(first)]
+        for row in rows:
+            handler(self, row, True)
 
     def _node(self, row: OrganizationRow | WorkspaceRow | ProjectRow, put: bool) -> None:
         node = row.node
@@ -293,59 +323,74 @@ class Index:
                 entry.teams = None
                 self._forget_if_empty(row.subject, entry)
 
+    def _put_bindings(self, rows: Iterable[BindingRow]) -> None:
+        """Add bindings: the hottest write path (a million at start-up), hence one loop with
+        the index's dicts in locals and the dict operations inlined."""
+        chains = self.chains
+        bindings = self.bindings
+        by_subject = self.by_subject
+        bindings_by_subject = self.bindings_by_subject
+        bindings_by_node = self.bindings_by_node
+        bindings_by_role = self.bindings_by_role
+        for row in rows:
+            chain = chains.get(row.node)
+            assert chain is not None, f"binding {row.id} on unknown node {row.node}"
+            node = chain[0]
+            subject = row.subject
+            role = row.role
+            binding_id = row.id
+            bindings[binding_id] = row
+            entry = by_subject.get(subject)
+            if entry is None:
+                entry = by_subject[subject] = SubjectEntry()
+            roles = entry.roles.get(node)
+            if roles is None:
+                entry.roles[node] = {role: binding_id}
+            else:
+                roles[role] = binding_id
+            ids = entry.bindings
+            if ids is None:
+                entry.bindings = bindings_by_subject[subject] = {binding_id}
+            else:
+                ids.add(binding_id)
+            bucket = bindings_by_node.get(node)
+            if bucket is None:
+                bindings_by_node[node] = {binding_id}
+            else:
+                bucket.add(binding_id)
+            bucket = bindings_by_role.get(role)
+            if bucket is None:
+                bindings_by_role[role] = {binding_id}
+            else:
+                bucket.add(binding_id)
+            members = entry.members
+            for here in chain:
+                members[here] = members.get(here, 0) + 1
+
     def _binding(self, row: BindingRow, put: bool) -> None:
-        # The hottest write path (a million of these at start-up): inlined dict operations.
+        if put:
+            self._put_bindings((row,))
+            return
         chain = self.chains.get(row.node)
         assert chain is not None, f"binding {row.id} on unknown node {row.node}"
         node = chain[0]
         subject = row.subject
         role = row.role
         binding_id = row.id
-        key = (subject, node)
-        if put:
-            self.bindings[binding_id] = row
-            entry = self.by_subject.get(subject)
-            if entry is None:
-                entry = self.by_subject[subject] = SubjectEntry()
-            roles = entry.roles.get(node)
-            if roles is None:
-                roles = entry.roles[node] = self.roles_at[key] = {role: binding_id}
-            else:
-                roles[role] = binding_id
-            ids = entry.bindings
-            if ids is None:
-                entry.bindings = self.bindings_by_subject[subject] = {binding_id}
-            else:
-                ids.add(binding_id)
-            bucket = self.bindings_by_node.get(node)
-            if bucket is None:
-                self.bindings_by_node[node] = {binding_id}
-            else:
-                bucket.add(binding_id)
-            bucket = self.bindings_by_role.get(role)
-            if bucket is None:
-                self.bindings_by_role[role] = {binding_id}
-            else:
-                bucket.add(binding_id)
-            members = entry.members
-            for here in chain:
-                members[here] = members.get(here, 0) + 1
-        else:
-            del self.bindings[binding_id]
-            entry = self.by_subject[subject]
-            roles = entry.roles[node]
-            del roles[role]
-            if not roles:
-                del self.roles_at[key]
-                del entry.roles[node]
-            _discard(self.bindings_by_node, node, binding_id)
-            _discard(self.bindings_by_subject, subject, binding_id)
-            if subject not in self.bindings_by_subject:
-                entry.bindings = None
-            _discard(self.bindings_by_role, role, binding_id)
-            for here in chain:
-                _count(entry.members, here, -1)
-            self._forget_if_empty(subject, entry)
+        del self.bindings[binding_id]
+        entry = self.by_subject[subject]
+        roles = entry.roles[node]
+        del roles[role]
+        if not roles:
+            del entry.roles[node]
+        _discard(self.bindings_by_node, node, binding_id)
+        _discard(self.bindings_by_subject, subject, binding_id)
+        if subject not in self.bindings_by_subject:
+            entry.bindings = None
+        _discard(self.bindings_by_role, role, binding_id)
+        for here in chain:
+            _count(entry.members, here, -1)
+        self._forget_if_empty(subject, entry)
 
     def _share(self, row: ShareRow, put: bool) -> None:
         chain = self.chains.get(row.node)

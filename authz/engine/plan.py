@@ -254,7 +254,7 @@ class Planner:
             )
         self._same_organization(op.subject, node)
         held = self._tentative
-        existing = self.index.roles_at.get((op.subject, node), {}).get(op.role) or held.binding_keys.get(
+        existing = (self.index.roles_of(op.subject, node) or {}).get(op.role) or held.binding_keys.get(
             (op.subject, node, op.role))
         if existing is not None:
             raise AlreadyExists(f"{op.subject} already has {op.role!r} on {node} (binding {existing})", "role")

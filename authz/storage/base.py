@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from authz.domain.model import BindingRow, Change, Row
@@ -15,10 +15,11 @@ class Storage(Protocol):
         """Bring the schema to the newest migration. Safe to run from several processes at
         once: a lock (a PostgreSQL advisory lock; a file lock beside a SQLite file) serialises them."""
 
-    def load(self, sink: Callable[[Row], None]) -> int:
-        """Feed every stored row to `sink` from one consistent snapshot, parents before
-        children (organizations, workspaces, projects, teams, members, bindings, shares),
-        and return the revision of that snapshot."""
+    def load(self, sink: Callable[[Iterable[Row]], None]) -> int:
+        """Feed every stored row to `sink` from one consistent snapshot, one call per table
+        with an iterable of its rows (all of one type), parents before children (custom
+        roles, organizations, workspaces, projects, teams, members, bindings, shares), and
+        return the revision of that snapshot."""
 
     def commit(self, revision: int, changes: Sequence[Change], record: WriteRecord) -> None:
         """In one transaction: advance the revision counter, which must move from

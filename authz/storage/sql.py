@@ -10,7 +10,7 @@ import fcntl
 import itertools
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -208,7 +208,7 @@ class SqlStorage:
 
     # Reads.
 
-    def load(self, sink: Callable[[Row], None]) -> int:
+    def load(self, sink: Callable[[Iterable[Row]], None]) -> int:
         with self._engine.connect() as connection:
             if not self._sqlite:
                 connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
@@ -230,8 +230,7 @@ class SqlStorage:
                         cursor.itersize = LOAD_BATCH
                         cursor.execute(query)
                     try:
-                        for values in cursor:
-                            sink(build(values))
+                        sink(map(build, cursor))
                     finally:
                         cursor.close()
         return revision

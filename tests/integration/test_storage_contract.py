@@ -12,7 +12,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TypeVar
 
 import pytest
@@ -91,7 +91,11 @@ def commit(store: Storage, changes: Sequence[Change], operations: Sequence[Opera
 def load(store: Storage) -> tuple[int, list[Row]]:
     """The revision and rows `load` streams, checking that tables come parents first."""
     rows: list[Row] = []
-    revision = store.load(rows.append)
+    tables: list[list[Row]] = []
+    revision = store.load(lambda table: tables.append(list(table)))
+    for table in tables:
+        assert len({type(row) for row in table}) <= 1, "one call per table"
+    rows = [row for table in tables for row in table]
     ranks = [LOAD_ORDER.index(type(row)) for row in rows]
     assert ranks == sorted(ranks), "load must stream parents before children"
     return revision, rows
@@ -517,10 +521,13 @@ def test_load_reads_one_snapshot(database_url: str, storage: SqlStorage) -> None
     writer = SqlStorage(database_url)
     rows: list[Row] = []
 
-    def sink(row: Row) -> None:
-        if not rows:  # while the snapshot is open, another writer commits
+    calls: list[int] = []
+
+    def sink(table: Iterable[Row]) -> None:
+        if not calls:  # while the snapshot is open, another writer commits
             commit(writer, [Put(OrganizationRow("late")), Put(binding("b-late", "user:late", ORG.node))])
-        rows.append(row)
+        calls.append(1)
+        rows.extend(table)
 
     try:
         revision = storage.load(sink)
