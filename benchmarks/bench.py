@@ -57,6 +57,8 @@ from authz._gen.authz.v1 import diagnostics_pb2 as diag_pb  # noqa: E402
 from authz._gen.authz.v1 import diagnostics_pb2_grpc as diag_grpc  # noqa: E402
 from authz._gen.authz.v1 import directory_pb2 as dir_pb  # noqa: E402
 from authz._gen.authz.v1 import directory_pb2_grpc as dir_grpc  # noqa: E402
+from authz._gen.authz.v1 import policy_pb2 as policy_pb  # noqa: E402
+from authz._gen.authz.v1 import policy_pb2_grpc as policy_grpc  # noqa: E402
 from authz.api.convert import operation_to_proto  # noqa: E402
 from authz.core import load_index  # noqa: E402
 from authz.domain.model import PROJECT, Node  # noqa: E402
@@ -73,6 +75,10 @@ TOKEN = "bench"
 CHUNK = 10_000
 BATCH = 100
 CHECK_ACTIONS = ACTIONS[:4]
+# DiffPolicy is timed up to this many bindings (it evaluates every binding's point twice).
+DIFF_UP_TO = 100_000
+# The candidate policy of the DiffPolicy figure: the bundled one plus this file.
+DIFF_CANDIDATE_FILE = ("bench-added.csv", "p, project_viewer, project, model, *, promote\n")
 
 
 class Plan:
@@ -111,6 +117,7 @@ FIGURES: dict[str, tuple[str, str]] = {
     "write_ack_p50_ms": ("write acknowledged, p50, ms", ""),
     "write_visible_p50_ms": ("write acknowledged and seen by the next Check, p50, ms", "≤ 5 ms"),
     "write_visible_p99_ms": ("write acknowledged and seen by the next Check, p99, ms", ""),
+    "policy_diff_s": (f"DiffPolicy, one permission added (to {DIFF_UP_TO:,} bindings), s", ""),
     "engine_p50_us": ("engine in process p50, µs", "≤ 5 µs"),
     "engine_p99_us": ("engine in process p99, µs", "≤ 50 µs"),
     "engine_over_small": ("engine p50 / engine p50 at small", "≤ 1.3"),
@@ -366,6 +373,18 @@ def measure_server(server: Server, prepared: Prepared, plan: Plan, figures: dict
         figures["write_ack_p50_ms"] = percentile(ack, 0.5) * 1e3
         figures["write_visible_p50_ms"] = percentile(visible, 0.5) * 1e3
         figures["write_visible_p99_ms"] = percentile(visible, 0.99) * 1e3
+
+        if prepared.bindings <= DIFF_UP_TO:
+            with tempfile.TemporaryDirectory(prefix="authz-bench-policy-") as directory:
+                candidate = Path(directory) / "policies"
+                shutil.copytree(ROOT / "policies", candidate)
+                name, text = DIFF_CANDIDATE_FILE
+                (candidate / name).write_text(text)
+                request = policy_pb.DiffPolicyRequest(candidate_directory=str(candidate))
+                start = clock()
+                diff = policy_grpc.PolicyServiceStub(channel).DiffPolicy(request, metadata=admin, timeout=600)
+                figures["policy_diff_s"] = clock() - start
+                assert diff.gained_count > 0, "the candidate must change decisions"
     finally:
         channel.close()
 

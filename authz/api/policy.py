@@ -97,14 +97,14 @@ class PolicyServicer(pb_grpc.PolicyServiceServicer):
             if candidate is None:
                 raise FailedPrecondition("the candidate policy is invalid: " + "; ".join(map(str, problems[:20])),
                                          "candidate_directory")
-            effective = candidate.with_custom_roles(authorizer.index.custom_roles.values())
-            # Runs on the event loop: the index must not change under it.
-            diff = diff_policy(authorizer.index, authorizer.policy, effective)
+            diff = await authorizer.read_off_loop(_diff_with, authorizer, candidate)
             digest = candidate.digest
         else:
             self.backend.limits.check_count(len(request.operations), self.backend.limits.max_import_operations,
                                             "operations", "operations")
             operations = [convert.operation_from_proto(op, i) for i, op in enumerate(request.operations)]
+            # On the event loop: it applies the operations to the index for a moment (bounded
+            # by the import limit), which a check on another thread could see.
             diff = diff_operations(authorizer.index, authorizer.policy, operations)
             digest = authorizer.file_policy.digest
         return self._diff_to_proto(diff, examples, digest)
@@ -123,3 +123,9 @@ class PolicyServicer(pb_grpc.PolicyServiceServicer):
             roles_in_use=[pb.RoleInUse(role=r, binding_count=n, change=c) for r, n, c in diff.roles_in_use],
             revision=authorizer.revision, hash=digest,
         )
+
+
+def _diff_with(authorizer, candidate) -> Diff:
+    """The diff of making `candidate` (a policy of files) active, with the stored custom roles."""
+    effective = candidate.with_custom_roles(authorizer.index.custom_roles.values())
+    return diff_policy(authorizer.index, authorizer.policy, effective)

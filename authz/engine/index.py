@@ -181,7 +181,9 @@ class Index:
         parent = self.parent
         return [member for member in members if parent[member] == node]
 
-    def bindings_page(self, subject: str | None, node: Node | None, limit: int, after_id: str | None) -> list[BindingRow]:
+    def bindings_page(
+        self, subject: str | None, node: Node | None, limit: int, after_id: str | None
+    ) -> list[BindingRow]:
         """Up to `limit` bindings of `subject` and/or on exactly `node`, in id order, after
         `after_id`: one pass over that subject's or node's ids, never a sort of all of them."""
         if limit <= 0:

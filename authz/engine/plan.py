@@ -195,7 +195,8 @@ class Planner:
     def _add_team_member(self, op: ops.AddTeamMember) -> list[Change]:
         self._member_subject(op.subject)
         self._team(op.team_id, "team_id")
-        if op.subject in self.index.members.get(op.team_id, ()) or (op.team_id, op.subject) in self._tentative.members:
+        members = self.index.members.get(op.team_id, ())
+        if op.subject in members or (op.team_id, op.subject) in self._tentative.members:
             raise AlreadyExists(f"{op.subject} is already a member of team {op.team_id!r}", "subject")
         return [Put(MemberRow(op.team_id, op.subject))]
 

@@ -44,10 +44,12 @@ def propose(rng: random.Random, engine: Engine, world, batch: list[ops.Operation
         return rng.choice(batch)
     if choice <= 3:
         organization = index.organization_of(node)
-        teams = [t for t in world.teams if t in index.teams and index.teams[t].organization_id == organization]
+        teams = [t for t in world.teams
+                 if t in index.teams and index.teams[t].organization_id == organization]
         subject = rng.choice(people + [f"team:{t}" for t in teams])
         binding_id = rng.choice(["", "", "", f"given{rng.randrange(3)}"])
-        return ops.CreateRoleBinding(subject, rng.choice(ROLES_BY_LEVEL[node.kind]), scope_of_node(node), binding_id)
+        role = rng.choice(ROLES_BY_LEVEL[node.kind])
+        return ops.CreateRoleBinding(subject, role, scope_of_node(node), binding_id)
     if choice == 4:
         return ops.AddTeamMember(rng.choice(world.teams), rng.choice(people))
     if choice in (5, 6):
@@ -71,7 +73,9 @@ def propose(rng: random.Random, engine: Engine, world, batch: list[ops.Operation
     return ops.DeleteProject(rng.choice(projects).id)
 
 
-def one_at_a_time(engine: Engine, operation: ops.Operation, revision: int) -> tuple[list, list[ops.Operation]]:
+def one_at_a_time(
+    engine: Engine, operation: ops.Operation, revision: int
+) -> tuple[list, list[ops.Operation]]:
     """Plan and apply one operation (at the batch's revision, so that rows compare equal)."""
     changes, recorded = engine.planner.plan_all([operation], revision)
     for change in changes:

@@ -154,7 +154,8 @@ def test_non_operations_are_rejected() -> None:
 def _as_json_dumps_would(operations) -> str:
     """The reference: json.dumps over the tagged dicts that encode() writes directly."""
     return json.dumps(
-        [{"op": OPERATION_NAMES[type(op)], **dataclasses.asdict(op)} for op in operations], separators=(",", ":")
+        [{"op": OPERATION_NAMES[type(op)], **dataclasses.asdict(op)} for op in operations],
+        separators=(",", ":"),
     )
 
 

@@ -47,10 +47,13 @@ def test_paging_visits_each_binding_once_in_order(seed, limit) -> None:
         role = "project_viewer" if node.kind == "project" else "workspace_viewer"
         subject = f"user:u{n}" if rng.random() < 0.5 else "user:shared"
         if e.index.roles_of(subject, node) is None:
-            e.write(ops.CreateRoleBinding(subject, role, where(**{f"{node.kind}_id": node.id}), f"id{rng.randrange(10**6)}-{n}"))
+            scope = where(**{f"{node.kind}_id": node.id})
+            e.write(ops.CreateRoleBinding(subject, role, scope, f"id{rng.randrange(10**6)}-{n}"))
     for subject, node in (("user:shared", None), (None, nodes[0]), ("user:shared", nodes[1])):
-        expected = sorted(row.id for row in e.index.bindings.values()
-                          if (subject is None or row.subject == subject) and (node is None or row.node == node))
+        expected = sorted(
+            row.id for row in e.index.bindings.values()
+            if (subject is None or row.subject == subject) and (node is None or row.node == node)
+        )
         seen: list[str] = []
         after = None
         while page := e.index.bindings_page(subject, node, limit, after):
