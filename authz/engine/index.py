@@ -247,10 +247,6 @@ class Index:
         row = change.row
         _HANDLERS[type(row)](self, row, not isinstance(change, Put))
 
-    def load(self, row: Row) -> None:
-        """Add one stored row (start-up)."""
-        _HANDLERS[type(row)](self, row, True)
-
     def load_rows(self, rows: Iterable[Row]) -> None:
         """Add stored rows, all of one type (start-up: a table at a time)."""
         iterator = iter(rows)

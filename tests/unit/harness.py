@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 from authz.domain import operations as ops
@@ -11,6 +12,7 @@ from authz.engine.index import Index
 from authz.engine.plan import Planner
 from authz.engine.policy import Policy, load_policy
 from authz.engine.scope import resolve
+from authz.synthetic import scope_of_node
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 _POLICY = load_policy(POLICIES)
@@ -76,3 +78,23 @@ def tree(engine: Engine) -> Engine:
         ops.CreateTeam("t1", "o1"), ops.CreateTeam("t2", "o1"), ops.CreateTeam("t3", "o2"),
     )
     return engine
+
+
+def random_delete(rng: random.Random, engine: Engine, people: list[str]) -> ops.Operation:
+    """A random delete of something the engine holds (or of a subject from `people`)."""
+    index = engine.index
+    choice = rng.randrange(6)
+    if choice == 0 and index.bindings:
+        return ops.DeleteRoleBinding(rng.choice(sorted(index.bindings)))
+    if choice == 1 and index.members:
+        team = rng.choice(sorted(index.members))
+        return ops.RemoveTeamMember(team, rng.choice(sorted(index.members[team])))
+    if choice == 2:
+        return ops.DeleteSubject(rng.choice(people))
+    if choice == 3 and index.teams:
+        return ops.DeleteTeam(rng.choice(sorted(index.teams)))
+    if choice == 4 and index.shares:
+        node, rtype, rid = rng.choice(sorted(index.shares))
+        return ops.DeleteResources((ops.ResourceRef(Resource(rtype, rid), scope_of_node(node)),))
+    projects = sorted(n for n in index.parent if n.kind == "project")
+    return ops.DeleteProject(rng.choice(projects).id) if projects else ops.DeleteSubject("user:nobody")
