@@ -1,0 +1,236 @@
+"""Reverse lookups: who may do an action on a resource at a node, and what one subject (or a
+whole organization) holds. The same three rules as decide.py, asked the other way round.
+
+Nothing here walks every binding: "who can" reads the bindings on the node's chain
+(`bindings_by_node`), the shares of the one resource (`shares`), the members of the teams
+found (`members`) and, for rule 3, the bindings on or below the one node read; "what does a
+subject hold" reads that subject's and its teams' own entries. Answers are sorted, so a
+page is a slice of the same order at the same revision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from authz.domain.model import ORGANIZATION, TEAM, BindingRow, Node, ShareRow
+
+from .decide import RULE_MEMBERSHIP, RULE_RESOURCE_SHARE, RULE_ROLE_BINDING, _member_node, granting_roles
+from .index import Index
+from .policy import Policy
+
+__all__ = ["Grant", "Allowed", "AccessRow", "who_can", "subjects_page", "subject_access", "organization_nodes",
+           "node_access", "RULE_MEMBERSHIP", "RULE_RESOURCE_SHARE", "RULE_ROLE_BINDING"]
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """One reason a subject is allowed. Rule 1: `binding` granted (`wildcard` when only a `*`
+    permission of its role matches). Rule 2: `share` granted. Rule 3: the subject can see
+    `member_of` because of `binding`, which sits on it or below it. `via_team` is the team
+    the grant came through ("" for the subject's own)."""
+
+    rule: int
+    binding: BindingRow | None = None
+    share: ShareRow | None = None
+    via_team: str = ""
+    wildcard: bool = False
+    member_of: Node | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Allowed:
+    subject: str
+    grants: tuple[Grant, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRow:
+    """One line of a subject's access: `grant` held by `subject`, on `node` (the binding's or
+    share's node, or the node seen by membership)."""
+
+    subject: str
+    node: Node
+    grant: Grant
+
+
+def _team_id(subject: str) -> str | None:
+    kind, _, ident = subject.partition(":")
+    return ident if kind == TEAM else None
+
+
+def _with_members(index: Index, holder: str, grant_for) -> list[tuple[str, Grant]]:
+    """(subject, grant) for the holder and, when it is a team, for each of its members."""
+    found = [(holder, grant_for(""))]
+    team = _team_id(holder)
+    if team is not None:
+        found += [(member, grant_for(holder)) for member in index.members.get(team, ())]
+    return found
+
+
+def _only_wildcards(policy: Policy, role: str, rtype: str, action: str) -> bool:
+    """Is every permission of the role (and its base roles) that matches a `*` one?"""
+    for permission in policy.effective_permissions(role):
+        if permission.resource_type == rtype and permission.action == action:
+            return False
+    return True
+
+
+def who_can(index: Index, policy: Policy, action: str, rtype: str, rid: str, node: Node) -> dict[str, list[Grant]]:
+    """Every subject that Check allows to do `action` on (rtype, rid) at `node`, with every
+    grant that allows it (unsorted). Empty for an unknown node, as Check denies there."""
+    chain = index.chains.get(node)
+    if chain is None:
+        return {}
+    found: dict[str, list[Grant]] = {}
+
+    def add(pairs: list[tuple[str, Grant]]) -> None:
+        for subject, grant in pairs:
+            found.setdefault(subject, []).append(grant)
+
+    # Rule 1: bindings on the node or an ancestor whose role grants (rtype, action).
+    granting = granting_roles(policy, rtype, action)
+    if granting:
+        wildcard: dict[str, bool] = {}
+        for here in chain:
+            for binding_id in index.bindings_by_node.get(here, ()):
+                binding = index.bindings[binding_id]
+                role = binding.role
+                if role not in granting:
+                    continue
+                only = wildcard.get(role)
+                if only is None:
+                    only = wildcard[role] = _only_wildcards(policy, role, rtype, action)
+                add(_with_members(index, binding.subject,
+                                  lambda team, b=binding, w=only: Grant(RULE_ROLE_BINDING, binding=b, via_team=team,
+                                                                        wildcard=w)))
+    if not rid:
+        return found
+    # Rule 2: shares of this resource on the node itself.
+    for holder, share in index.shares.get((chain[0], rtype, rid), {}).items():
+        if action in share.actions:
+            add(_with_members(index, holder, lambda team, s=share: Grant(RULE_RESOURCE_SHARE, share=s, via_team=team)))
+    # Rule 3: reading a node m (a child of the node, or the organization itself) is allowed to
+    # everyone holding a binding on m or below it, and to their teams' members.
+    if action == "read":
+        member = _member_node(index, chain, rtype, rid)
+        if member is not None:
+            lowest: dict[str, str] = {}  # holder -> its smallest binding id on or below m
+            for here in index.subtree(member):
+                for binding_id in index.bindings_by_node.get(here, ()):
+                    holder = index.bindings[binding_id].subject
+                    known = lowest.get(holder)
+                    if known is None or binding_id < known:
+                        lowest[holder] = binding_id
+            for holder, binding_id in lowest.items():
+                binding = index.bindings[binding_id]
+                add(_with_members(index, holder, lambda team, b=binding: Grant(RULE_MEMBERSHIP, binding=b,
+                                                                               via_team=team, member_of=member)))
+    return found
+
+
+def _grant_key(chain: tuple[Node, ...]):
+    depth = {node: position for position, node in enumerate(chain)}
+
+    def key(grant: Grant):
+        if grant.rule == RULE_RESOURCE_SHARE:
+            return (grant.rule, 0, grant.via_team, "", "")
+        assert grant.binding is not None
+        return (grant.rule, depth.get(grant.binding.node, len(chain)), grant.via_team, grant.binding.role,
+                grant.binding.id)
+
+    return key
+
+
+def subjects_page(index: Index, policy: Policy, action: str, rtype: str, rid: str, node: Node, after: str,
+                  limit: int) -> tuple[list[Allowed], bool]:
+    """Up to `limit` allowed subjects in subject order, after the subject `after` (or from the
+    first), each with its grants (the rule, then the nearest node first); and whether more
+    follow."""
+    found = who_can(index, policy, action, rtype, rid, node)
+    subjects = sorted(subject for subject in found if subject > after) if after else sorted(found)
+    page = subjects[:limit]
+    key = _grant_key(index.chains.get(node) or ())
+    return [Allowed(subject, tuple(sorted(found[subject], key=key))) for subject in page], len(subjects) > limit
+
+
+# ---- what a subject holds
+
+
+def organization_nodes(index: Index, organization: str) -> list[Node]:
+    """The organization's nodes in report order: the organization, then each workspace by id
+    followed by its projects by id. Empty for an unknown organization."""
+    top = index.chains.get(Node(ORGANIZATION, organization))
+    if top is None:
+        return []
+    nodes = [top[0]]
+    for workspace in sorted(index.children.get(top[0], ())):
+        nodes.append(workspace)
+        nodes.extend(sorted(index.children.get(workspace, ())))
+    return nodes
+
+
+def _row_key(row: AccessRow):
+    grant = row.grant
+    if grant.rule == RULE_RESOURCE_SHARE:
+        assert grant.share is not None
+        return (grant.rule, row.subject, grant.via_team, grant.share.resource_type, grant.share.resource_id)
+    assert grant.binding is not None
+    return (grant.rule, row.subject, grant.via_team, grant.binding.role, grant.binding.id)
+
+
+def node_access(index: Index, node: Node) -> list[AccessRow]:
+    """Every binding and share on exactly `node`, for its holder and, for a team's, for each
+    member through it; sorted by kind (bindings, then shares), subject, team, role or resource."""
+    rows: list[AccessRow] = []
+    for binding_id in index.bindings_by_node.get(node, ()):
+        binding = index.bindings[binding_id]
+        rows += [AccessRow(subject, node, grant) for subject, grant in _with_members(
+            index, binding.subject, lambda team, b=binding: Grant(RULE_ROLE_BINDING, binding=b, via_team=team))]
+    for key in index.shares_by_node.get(node, ()):
+        for holder, share in index.shares[key].items():
+            rows += [AccessRow(subject, node, grant) for subject, grant in _with_members(
+                index, holder, lambda team, s=share: Grant(RULE_RESOURCE_SHARE, share=s, via_team=team))]
+    rows.sort(key=_row_key)
+    return rows
+
+
+def _report_order(index: Index):
+    """Sort key of a node: its organization, then organization, workspaces by id each before
+    its projects by id (the order of organization_nodes)."""
+
+    def key(node: Node):
+        chain = index.chains[node]
+        ids = [n.id for n in reversed(chain)]
+        return tuple(ids) + ("",) * (3 - len(ids))
+
+    return key
+
+
+def subject_access(index: Index, subject: str, organization: str = "") -> list[AccessRow]:
+    """Everything `subject` holds, directly or through its teams: its bindings, its shares, and
+    every node it can see by membership (rule 3), within `organization` when given. Sorted by
+    node (in organization_nodes' order), then kind (bindings, shares, memberships), team, role
+    or resource."""
+    rows: list[AccessRow] = []
+    for holder in index.subjects(subject):
+        via = holder if holder != subject else ""
+        entry = index.by_subject.get(holder)
+        if entry is None:
+            continue
+        lowest: dict[Node, BindingRow] = {}
+        for binding_id in sorted(entry.bindings or ()):
+            binding = index.bindings[binding_id]
+            chain = index.chains[binding.node]
+            rows.append(AccessRow(subject, chain[0], Grant(RULE_ROLE_BINDING, binding=binding, via_team=via)))
+            for here in chain:
+                lowest.setdefault(here, binding)
+        for key in entry.shared or ():
+            share = index.shares[key][holder]
+            rows.append(AccessRow(subject, key[0], Grant(RULE_RESOURCE_SHARE, share=share, via_team=via)))
+        for here, binding in lowest.items():
+            rows.append(AccessRow(subject, here, Grant(RULE_MEMBERSHIP, binding=binding, via_team=via,
+                                                       member_of=here)))
+    if organization:
+        rows = [row for row in rows if index.chains[row.node][-1].id == organization]
+    order = _report_order(index)
+    rows.sort(key=lambda row: (order(row.node), *_row_key(row)))
+    return rows
