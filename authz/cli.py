@@ -10,7 +10,7 @@ from dataclasses import fields
 
 import grpc
 
-from authz import policy_cli
+from authz import access_cli, policy_cli
 from authz.config import Settings
 
 CLIENT_SETTINGS = ("grpc_address", "database_url", "admin_token_file")
@@ -149,6 +149,7 @@ def parser() -> argparse.ArgumentParser:
     for client_command in (check, example, health):
         _client_settings(client_command)
     policy_cli.add_commands(commands, _client_settings, _with_client)
+    access_cli.add_commands(commands, _client_settings, _with_client)
     return root
 
 

@@ -148,3 +148,25 @@ class Client:
 
     def list_roles(self) -> policy_pb.ListRolesResponse:
         return self._call(self.policy.ListRoles, policy_pb.ListRolesRequest())
+
+    # ---- who has access
+
+    def list_subjects(
+        self, action: str, resource: str, *, project: str = "", workspace: str = "", organization: str = "",
+        page_size: int = 0, page_token: str = "", at_least_revision: int = 0,
+    ) -> authz_pb.ListSubjectsResponse:
+        request = authz_pb.ListSubjectsRequest(
+            action=action, resource=parse_resource(resource), scope=scope(project, workspace, organization),
+            page_size=page_size, page_token=page_token, at_least_revision=at_least_revision,
+        )
+        return self._call(self.authorization.ListSubjects, request)
+
+    def list_subject_access(
+        self, subject: str = "", *, organization: str = "", page_size: int = 0, page_token: str = "",
+        at_least_revision: int = 0,
+    ) -> dir_pb.ListSubjectAccessResponse:
+        request = dir_pb.ListSubjectAccessRequest(
+            subject=subject, organization_id=organization, page_size=page_size, page_token=page_token,
+            at_least_revision=at_least_revision,
+        )
+        return self._call(self.directory.ListSubjectAccess, request)

@@ -18,7 +18,7 @@ from typing import TypeVar
 from authz.domain import operations as ops
 from authz.domain.errors import FailedPrecondition, RevisionNotReached
 from authz.domain.model import BindingRow, Node, Resource, RoleRow, Scope
-from authz.engine import decide, explain
+from authz.engine import decide, explain, lookup
 from authz.engine.index import Index
 from authz.engine.plan import Planner
 from authz.engine.policy import Policy
@@ -91,6 +91,22 @@ class Authorizer:
     def list_allowed(self, subject: str, action: str, resource_type: str, scope: Scope) -> tuple[bool, list[str]]:
         node, _ = resolve(self.index, scope)
         return decide.list_allowed(self.index, self.policy, subject, action, resource_type, node)
+
+    def list_subjects(self, action: str, resource: Resource, scope: Scope, after: str,
+                      limit: int) -> tuple[list[lookup.Allowed], bool]:
+        """A page of the subjects allowed (see lookup.subjects_page); none at an unknown node."""
+        node, chain = resolve(self.index, scope)
+        if chain is None:
+            return [], False
+        return lookup.subjects_page(self.index, self.policy, action, resource.type, resource.id, chain[0], after,
+                                    limit)
+
+    def subject_access(self, subject: str, organization: str) -> list[lookup.AccessRow]:
+        return lookup.subject_access(self.index, subject, organization)
+
+    def organization_access(self, organization: str, position: int, offset: int,
+                            limit: int) -> tuple[list[lookup.AccessRow], tuple[int, int] | None]:
+        return lookup.organization_access_page(self.index, organization, position, offset, limit)
 
     def resolve(self, scope: Scope, field: str = "scope") -> tuple[Node, tuple[Node, ...] | None]:
         return resolve(self.index, scope, field)

@@ -17,7 +17,7 @@ from authz.domain.validation import check_id, check_name, check_subject
 from authz.engine import decide
 from authz.engine.scope import resolve, scope_of
 
-from . import convert
+from . import access, convert
 from .backend import Backend
 
 MAX_ID = 128  # the longest id validation.ID_PATTERN accepts
@@ -227,3 +227,6 @@ class AuthorizationServicer(pb_grpc.AuthorizationServiceServicer):
         scope = convert.scope_from_proto(request.scope)
         full, ids = authorizer.list_allowed(request.subject, request.action, request.resource_type, scope)
         return pb.ListAllowedResourcesResponse(full_access=full, ids=ids, revision=authorizer.revision)
+
+    async def ListSubjects(self, request: pb.ListSubjectsRequest, context) -> pb.ListSubjectsResponse:
+        return await access.list_subjects(self.backend, request, context)

@@ -10,6 +10,7 @@ from authz.domain import operations as ops
 from authz.domain.errors import InvalidArgument
 from authz.domain.model import BindingRow, Resource, Scope, ShareRow
 from authz.engine.explain import Decision
+from authz.engine.lookup import Grant
 
 
 def scope_from_proto(message: common_pb.Scope) -> Scope:
@@ -139,3 +140,15 @@ def operation_to_proto(operation: ops.Operation) -> dir_pb.Operation:
     name = ops.OPERATION_NAMES[type(operation)]
     request_type = dir_pb.Operation.DESCRIPTOR.fields_by_name[name].message_type._concrete_class
     return dir_pb.Operation(**{name: request_type(**_operation_fields(operation))})
+
+
+def grant_to_proto(grant: Grant, scope_of) -> common_pb.Grant:
+    """`scope_of(node)` gives the full Scope of a node named in the grant."""
+    message = common_pb.Grant(rule=grant.rule, via_team=grant.via_team, wildcard=grant.wildcard)
+    if grant.binding is not None:
+        message.binding.CopyFrom(binding_to_proto(grant.binding, scope_of(grant.binding.node)))
+    if grant.share is not None:
+        message.share.CopyFrom(share_to_proto(grant.share, scope_of(grant.share.node)))
+    if grant.member_of is not None:
+        message.member_of.CopyFrom(scope_to_proto(scope_of(grant.member_of)))
+    return message

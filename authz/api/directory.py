@@ -14,7 +14,7 @@ from authz.domain.errors import InvalidArgument
 from authz.domain.validation import ID_PATTERN, check_subject
 from authz.engine.scope import scope_of
 
-from . import callinfo, convert
+from . import access, callinfo, convert
 from .backend import Backend
 
 DEFAULT_PAGE_SIZE = 100
@@ -136,3 +136,6 @@ class DirectoryServicer(pb_grpc.DirectoryServiceServicer):
             next_page_token=_page_token(page[-1].id) if len(rows) > page_size else "",
             revision=revision,
         )
+
+    async def ListSubjectAccess(self, request, context):
+        return await access.list_subject_access(self.backend, request, context)

@@ -18,6 +18,7 @@ STATUS_OF: dict[type[errors.AuthzError], grpc.StatusCode] = {
     errors.ConcurrentWrite: grpc.StatusCode.ABORTED,
     errors.PolicyError: grpc.StatusCode.FAILED_PRECONDITION,
     errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
+    errors.StaleListing: grpc.StatusCode.ABORTED,
 }
 
 

@@ -62,3 +62,7 @@ class PolicyError(AuthzError):
 
 class Unavailable(AuthzError):
     """The server is starting or stopping."""
+
+
+class StaleListing(AuthzError):
+    """A page token from an earlier revision: the listing must start again."""

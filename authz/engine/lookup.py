@@ -193,6 +193,29 @@ def node_access(index: Index, node: Node) -> list[AccessRow]:
     return rows
 
 
+def organization_access_page(index: Index, organization: str, position: int, offset: int,
+                             limit: int) -> tuple[list[AccessRow], tuple[int, int] | None]:
+    """Up to `limit` rows of everyone's bindings and shares in `organization`, in node order
+    (organization_nodes), starting at row `offset` of node number `position`; and where the
+    next page starts, or None after the last row. Only the nodes the page reaches are read."""
+    nodes = organization_nodes(index, organization)
+    rows: list[AccessRow] = []
+    while position < len(nodes):
+        here = node_access(index, nodes[position])
+        take = here[offset:offset + limit - len(rows)]
+        rows += take
+        offset += len(take)
+        if offset >= len(here):
+            position, offset = position + 1, 0
+        if len(rows) == limit:
+            break
+    # Past the last node, or at the start of nodes holding nothing more: no next page.
+    while position < len(nodes) and not offset and not (index.bindings_by_node.get(nodes[position])
+                                                         or index.shares_by_node.get(nodes[position])):
+        position += 1
+    return rows, ((position, offset) if position < len(nodes) else None)
+
+
 def _report_order(index: Index):
     """Sort key of a node: its organization, then organization, workspaces by id each before
     its projects by id (the order of organization_nodes)."""

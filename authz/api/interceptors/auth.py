@@ -1,5 +1,6 @@
 """Bearer tokens. DirectoryService and the state-changing PolicyService methods need the admin
-token; AuthorizationService and DiagnosticsService (its Echo is the floor checks are measured
+token, and so does AuthorizationService.ListSubjects (it says who has access); the rest of
+AuthorizationService and DiagnosticsService (its Echo is the floor checks are measured
 against) need the check token when one is configured (the admin token also passes). Health and
 reflection are open."""
 
@@ -20,6 +21,8 @@ ADMIN_PREFIXES = ("/authz.v1.DirectoryService/",)
 CHECK_PREFIXES = ("/authz.v1.AuthorizationService/", "/authz.v1.DiagnosticsService/")
 # PolicyService methods that only read.
 OPEN_METHODS = {"/authz.v1.PolicyService/ListRoles", "/authz.v1.PolicyService/GetPolicy"}
+# AuthorizationService methods that reveal who has access: the check token is not enough.
+ADMIN_METHODS = {"/authz.v1.AuthorizationService/ListSubjects"}
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ class AuthInterceptor(UnaryInterceptor):
 
     def required(self, method: str) -> tuple[str, ...]:
         """Token names accepted for `method`; empty when the method is open."""
-        if method.startswith(ADMIN_PREFIXES):
+        if method.startswith(ADMIN_PREFIXES) or method in ADMIN_METHODS:
             return (ADMIN,)
         if method.startswith("/authz.v1.PolicyService/") and method not in OPEN_METHODS:
             return (ADMIN,)

@@ -102,3 +102,37 @@ class ListAllowedResourcesResponse(_message.Message):
     ids: _containers.RepeatedScalarFieldContainer[str]
     revision: int
     def __init__(self, full_access: _Optional[bool] = ..., ids: _Optional[_Iterable[str]] = ..., revision: _Optional[int] = ...) -> None: ...
+
+class ListSubjectsRequest(_message.Message):
+    __slots__ = ("action", "resource", "scope", "at_least_revision", "page_size", "page_token")
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    AT_LEAST_REVISION_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    action: str
+    resource: _common_pb2.Resource
+    scope: _common_pb2.Scope
+    at_least_revision: int
+    page_size: int
+    page_token: str
+    def __init__(self, action: _Optional[str] = ..., resource: _Optional[_Union[_common_pb2.Resource, _Mapping]] = ..., scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., at_least_revision: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListSubjectsResponse(_message.Message):
+    __slots__ = ("subjects", "next_page_token", "revision")
+    SUBJECTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    subjects: _containers.RepeatedCompositeFieldContainer[AllowedSubject]
+    next_page_token: str
+    revision: int
+    def __init__(self, subjects: _Optional[_Iterable[_Union[AllowedSubject, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., revision: _Optional[int] = ...) -> None: ...
+
+class AllowedSubject(_message.Message):
+    __slots__ = ("subject", "grants")
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    GRANTS_FIELD_NUMBER: _ClassVar[int]
+    subject: str
+    grants: _containers.RepeatedCompositeFieldContainer[_common_pb2.Grant]
+    def __init__(self, subject: _Optional[str] = ..., grants: _Optional[_Iterable[_Union[_common_pb2.Grant, _Mapping]]] = ...) -> None: ...

@@ -50,6 +50,11 @@ class AuthorizationServiceStub:
                 request_serializer=authz_dot_v1_dot_authorization__pb2.ListAllowedResourcesRequest.SerializeToString,
                 response_deserializer=authz_dot_v1_dot_authorization__pb2.ListAllowedResourcesResponse.FromString,
                 _registered_method=True)
+        self.ListSubjects = channel.unary_unary(
+                '/authz.v1.AuthorizationService/ListSubjects',
+                request_serializer=authz_dot_v1_dot_authorization__pb2.ListSubjectsRequest.SerializeToString,
+                response_deserializer=authz_dot_v1_dot_authorization__pb2.ListSubjectsResponse.FromString,
+                _registered_method=True)
 
 
 class AuthorizationServiceServicer:
@@ -77,6 +82,13 @@ class AuthorizationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListSubjects(self, request, context):
+        """Who may do `action` on `resource` in `scope`, and why? Needs the admin token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthorizationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -94,6 +106,11 @@ def add_AuthorizationServiceServicer_to_server(servicer, server):
                     servicer.ListAllowedResources,
                     request_deserializer=authz_dot_v1_dot_authorization__pb2.ListAllowedResourcesRequest.FromString,
                     response_serializer=authz_dot_v1_dot_authorization__pb2.ListAllowedResourcesResponse.SerializeToString,
+            ),
+            'ListSubjects': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSubjects,
+                    request_deserializer=authz_dot_v1_dot_authorization__pb2.ListSubjectsRequest.FromString,
+                    response_serializer=authz_dot_v1_dot_authorization__pb2.ListSubjectsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -178,6 +195,33 @@ class AuthorizationService:
             '/authz.v1.AuthorizationService/ListAllowedResources',
             authz_dot_v1_dot_authorization__pb2.ListAllowedResourcesRequest.SerializeToString,
             authz_dot_v1_dot_authorization__pb2.ListAllowedResourcesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSubjects(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/authz.v1.AuthorizationService/ListSubjects',
+            authz_dot_v1_dot_authorization__pb2.ListSubjectsRequest.SerializeToString,
+            authz_dot_v1_dot_authorization__pb2.ListSubjectsResponse.FromString,
             options,
             channel_credentials,
             insecure,

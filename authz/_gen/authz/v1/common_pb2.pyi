@@ -1,4 +1,5 @@
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -49,3 +50,29 @@ class ResourceShare(_message.Message):
     scope: Scope
     actions: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, subject: _Optional[str] = ..., resource: _Optional[_Union[Resource, _Mapping]] = ..., scope: _Optional[_Union[Scope, _Mapping]] = ..., actions: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Grant(_message.Message):
+    __slots__ = ("rule", "binding", "share", "via_team", "wildcard", "member_of")
+    class Rule(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        RULE_UNSPECIFIED: _ClassVar[Grant.Rule]
+        RULE_ROLE_BINDING: _ClassVar[Grant.Rule]
+        RULE_RESOURCE_SHARE: _ClassVar[Grant.Rule]
+        RULE_MEMBERSHIP: _ClassVar[Grant.Rule]
+    RULE_UNSPECIFIED: Grant.Rule
+    RULE_ROLE_BINDING: Grant.Rule
+    RULE_RESOURCE_SHARE: Grant.Rule
+    RULE_MEMBERSHIP: Grant.Rule
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    BINDING_FIELD_NUMBER: _ClassVar[int]
+    SHARE_FIELD_NUMBER: _ClassVar[int]
+    VIA_TEAM_FIELD_NUMBER: _ClassVar[int]
+    WILDCARD_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_OF_FIELD_NUMBER: _ClassVar[int]
+    rule: Grant.Rule
+    binding: RoleBinding
+    share: ResourceShare
+    via_team: str
+    wildcard: bool
+    member_of: Scope
+    def __init__(self, rule: _Optional[_Union[Grant.Rule, str]] = ..., binding: _Optional[_Union[RoleBinding, _Mapping]] = ..., share: _Optional[_Union[ResourceShare, _Mapping]] = ..., via_team: _Optional[str] = ..., wildcard: _Optional[bool] = ..., member_of: _Optional[_Union[Scope, _Mapping]] = ...) -> None: ...

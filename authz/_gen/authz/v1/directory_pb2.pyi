@@ -218,3 +218,37 @@ class ImportResponse(_message.Message):
     revision: int
     binding_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, revision: _Optional[int] = ..., binding_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListSubjectAccessRequest(_message.Message):
+    __slots__ = ("subject", "organization_id", "at_least_revision", "page_size", "page_token")
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    AT_LEAST_REVISION_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    subject: str
+    organization_id: str
+    at_least_revision: int
+    page_size: int
+    page_token: str
+    def __init__(self, subject: _Optional[str] = ..., organization_id: _Optional[str] = ..., at_least_revision: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListSubjectAccessResponse(_message.Message):
+    __slots__ = ("entries", "next_page_token", "revision")
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[SubjectAccess]
+    next_page_token: str
+    revision: int
+    def __init__(self, entries: _Optional[_Iterable[_Union[SubjectAccess, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., revision: _Optional[int] = ...) -> None: ...
+
+class SubjectAccess(_message.Message):
+    __slots__ = ("subject", "node", "grant")
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    GRANT_FIELD_NUMBER: _ClassVar[int]
+    subject: str
+    node: _common_pb2.Scope
+    grant: _common_pb2.Grant
+    def __init__(self, subject: _Optional[str] = ..., node: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., grant: _Optional[_Union[_common_pb2.Grant, _Mapping]] = ...) -> None: ...

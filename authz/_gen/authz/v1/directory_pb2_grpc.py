@@ -122,6 +122,11 @@ class DirectoryServiceStub:
                 request_serializer=authz_dot_v1_dot_directory__pb2.ImportRequest.SerializeToString,
                 response_deserializer=authz_dot_v1_dot_directory__pb2.ImportResponse.FromString,
                 _registered_method=True)
+        self.ListSubjectAccess = channel.unary_unary(
+                '/authz.v1.DirectoryService/ListSubjectAccess',
+                request_serializer=authz_dot_v1_dot_directory__pb2.ListSubjectAccessRequest.SerializeToString,
+                response_deserializer=authz_dot_v1_dot_directory__pb2.ListSubjectAccessResponse.FromString,
+                _registered_method=True)
 
 
 class DirectoryServiceServicer:
@@ -233,6 +238,14 @@ class DirectoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListSubjectAccess(self, request, context):
+        """What a subject holds, everywhere; or, for an access review, what everyone holds in an
+        organization. Paged; every page of one listing is at one revision.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DirectoryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -320,6 +333,11 @@ def add_DirectoryServiceServicer_to_server(servicer, server):
                     servicer.Import,
                     request_deserializer=authz_dot_v1_dot_directory__pb2.ImportRequest.FromString,
                     response_serializer=authz_dot_v1_dot_directory__pb2.ImportResponse.SerializeToString,
+            ),
+            'ListSubjectAccess': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSubjectAccess,
+                    request_deserializer=authz_dot_v1_dot_directory__pb2.ListSubjectAccessRequest.FromString,
+                    response_serializer=authz_dot_v1_dot_directory__pb2.ListSubjectAccessResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -784,6 +802,33 @@ class DirectoryService:
             '/authz.v1.DirectoryService/Import',
             authz_dot_v1_dot_directory__pb2.ImportRequest.SerializeToString,
             authz_dot_v1_dot_directory__pb2.ImportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSubjectAccess(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/authz.v1.DirectoryService/ListSubjectAccess',
+            authz_dot_v1_dot_directory__pb2.ListSubjectAccessRequest.SerializeToString,
+            authz_dot_v1_dot_directory__pb2.ListSubjectAccessResponse.FromString,
             options,
             channel_credentials,
             insecure,

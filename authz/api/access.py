@@ -1,0 +1,130 @@
+"""ListSubjects (AuthorizationService) and ListSubjectAccess (DirectoryService): who has
+access, and what someone holds. Both answer from the index at one revision, and a page token
+names that revision: once a write has moved the server on, the next page is ABORTED and the
+listing starts again, so the pages of one listing never mix two states."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import zlib
+
+from authz._gen.authz.v1 import authorization_pb2 as authz_pb
+from authz._gen.authz.v1 import directory_pb2 as dir_pb
+from authz.domain.errors import InvalidArgument, StaleListing
+from authz.domain.validation import check_id, check_name, check_subject
+from authz.engine.scope import scope_of
+
+from . import convert
+from .backend import Backend
+
+DEFAULT_PAGE_SIZE = 100
+_NOT_OURS = "is not a token this server issued for this question"
+
+
+def _page_size(backend: Backend, asked: int, what: str) -> int:
+    size = asked or DEFAULT_PAGE_SIZE
+    backend.limits.check_count(size, backend.limits.max_page_size, "page_size", what)
+    return size
+
+
+def _token(revision: int, question: str, cursor: str) -> str:
+    """A page token: the revision, a digest of the question, and where the next page starts."""
+    text = f"{revision}:{zlib.crc32(question.encode()):08x}:{cursor}"
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+def _cursor(token: str, revision: int, question: str) -> str | None:
+    """Where the page starts (None: the first page). INVALID_ARGUMENT for a token that is not
+    ours or was issued for another question; ABORTED for one of an earlier revision."""
+    if not token:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(token.encode()).decode()
+        issued, digest, cursor = text.split(":", 2)
+        issued_at = int(issued)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidArgument(_NOT_OURS, "page_token") from None
+    if digest != f"{zlib.crc32(question.encode()):08x}":
+        raise InvalidArgument(_NOT_OURS, "page_token")
+    if issued_at != revision:
+        raise StaleListing(f"the listing was at revision {issued_at} and the server is now at {revision}; "
+                           "start again from the first page", "page_token")
+    return cursor
+
+
+def _numbers(cursor: str, count: int) -> list[int]:
+    try:
+        numbers = [int(part) for part in cursor.split(".")]
+    except ValueError:
+        numbers = []
+    if len(numbers) != count or any(n < 0 for n in numbers):
+        raise InvalidArgument(_NOT_OURS, "page_token")
+    return numbers
+
+
+async def list_subjects(backend: Backend, request: authz_pb.ListSubjectsRequest, context):
+    await backend.wait_for(request.at_least_revision, context)
+    authorizer = backend.authorizer
+    check_name(request.action, "action", "action")
+    if not request.HasField("resource"):
+        raise InvalidArgument("is required", "resource")
+    resource = convert.resource_from_proto(request.resource)
+    check_name(resource.type, "resource.type", "resource type")
+    if resource.id:
+        check_id(resource.id, "resource.id")
+    size = _page_size(backend, request.page_size, "subjects asked for")
+    scope = convert.scope_from_proto(request.scope)
+    question = f"subjects {request.action} {resource.type}/{resource.id} {scope}"
+    revision = authorizer.revision
+    after = _cursor(request.page_token, revision, question) or ""
+    page, more = authorizer.list_subjects(request.action, resource, scope, after, size)
+    index = authorizer.index
+
+    def scope_for(node):
+        return scope_of(index, node)
+
+    return authz_pb.ListSubjectsResponse(
+        subjects=[authz_pb.AllowedSubject(subject=allowed.subject,
+                                          grants=[convert.grant_to_proto(g, scope_for) for g in allowed.grants])
+                  for allowed in page],
+        next_page_token=_token(revision, question, page[-1].subject) if more else "",
+        revision=revision,
+    )
+
+
+async def list_subject_access(backend: Backend, request: dir_pb.ListSubjectAccessRequest, context):
+    await backend.wait_for(request.at_least_revision, context)
+    authorizer = backend.authorizer
+    subject, organization = request.subject, request.organization_id
+    if subject:
+        check_subject(subject, "subject")
+    elif not organization:
+        raise InvalidArgument("give a subject, or an organization_id for everyone's access in it", "subject")
+    if organization:
+        check_id(organization, "organization_id")
+    size = _page_size(backend, request.page_size, "entries asked for")
+    question = f"access {subject} {organization}"
+    revision = authorizer.revision
+    cursor = _cursor(request.page_token, revision, question)
+    if subject:
+        (offset,) = _numbers(cursor, 1) if cursor is not None else (0,)
+        rows = authorizer.subject_access(subject, organization)
+        page = rows[offset:offset + size]
+        following = f"{offset + size}" if offset + size < len(rows) else None
+    else:
+        position, offset = _numbers(cursor, 2) if cursor is not None else (0, 0)
+        page, next_start = authorizer.organization_access(organization, position, offset, size)
+        following = None if next_start is None else f"{next_start[0]}.{next_start[1]}"
+    index = authorizer.index
+
+    def scope_for(node):
+        return scope_of(index, node)
+
+    return dir_pb.ListSubjectAccessResponse(
+        entries=[dir_pb.SubjectAccess(subject=row.subject, node=convert.scope_to_proto(scope_for(row.node)),
+                                      grant=convert.grant_to_proto(row.grant, scope_for)) for row in page],
+        next_page_token="" if following is None else _token(revision, question, following),
+        revision=revision,
+    )
+
