@@ -63,6 +63,18 @@ def _numbers(cursor: str, count: int) -> list[int]:
     return numbers
 
 
+class _Scopes(dict):
+    """Node -> its full Scope message, each made once per answer."""
+
+    def __init__(self, index) -> None:
+        super().__init__()
+        self.index = index
+
+    def __missing__(self, node):
+        message = self[node] = convert.scope_to_proto(scope_of(self.index, node))
+        return message
+
+
 async def list_subjects(backend: Backend, request: authz_pb.ListSubjectsRequest, context):
     await backend.wait_for(request.at_least_revision, context)
     authorizer = backend.authorizer
@@ -79,18 +91,15 @@ async def list_subjects(backend: Backend, request: authz_pb.ListSubjectsRequest,
     revision = authorizer.revision
     after = _cursor(request.page_token, revision, question) or ""
     page, more = authorizer.list_subjects(request.action, resource, scope, after, size)
-    index = authorizer.index
-
-    def scope_for(node):
-        return scope_of(index, node)
-
-    return authz_pb.ListSubjectsResponse(
-        subjects=[authz_pb.AllowedSubject(subject=allowed.subject,
-                                          grants=[convert.grant_to_proto(g, scope_for) for g in allowed.grants])
-                  for allowed in page],
-        next_page_token=_token(revision, question, page[-1].subject) if more else "",
-        revision=revision,
-    )
+    scopes = _Scopes(authorizer.index).__getitem__
+    response = authz_pb.ListSubjectsResponse(revision=revision)
+    for allowed in page:
+        entry = response.subjects.add(subject=allowed.subject)
+        for grant in allowed.grants:
+            convert.fill_grant(entry.grants.add(), grant, scopes)
+    if more:
+        response.next_page_token = _token(revision, question, page[-1].subject)
+    return response
 
 
 async def list_subject_access(backend: Backend, request: dir_pb.ListSubjectAccessRequest, context):
@@ -116,15 +125,13 @@ async def list_subject_access(backend: Backend, request: dir_pb.ListSubjectAcces
         position, offset = _numbers(cursor, 2) if cursor is not None else (0, 0)
         page, next_start = authorizer.organization_access(organization, position, offset, size)
         following = None if next_start is None else f"{next_start[0]}.{next_start[1]}"
-    index = authorizer.index
-
-    def scope_for(node):
-        return scope_of(index, node)
-
-    return dir_pb.ListSubjectAccessResponse(
-        entries=[dir_pb.SubjectAccess(subject=row.subject, node=convert.scope_to_proto(scope_for(row.node)),
-                                      grant=convert.grant_to_proto(row.grant, scope_for)) for row in page],
-        next_page_token="" if following is None else _token(revision, question, following),
-        revision=revision,
-    )
+    scopes = _Scopes(authorizer.index).__getitem__
+    response = dir_pb.ListSubjectAccessResponse(revision=revision)
+    for row in page:
+        entry = response.entries.add(subject=row.subject)
+        entry.node.CopyFrom(scopes(row.node))
+        convert.fill_grant(entry.grant, row.grant, scopes)
+    if following is not None:
+        response.next_page_token = _token(revision, question, following)
+    return response
 

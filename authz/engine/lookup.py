@@ -10,6 +10,7 @@ page is a slice of the same order at the same revision."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from authz.domain.model import ORGANIZATION, TEAM, BindingRow, Node, ShareRow
 
@@ -21,12 +22,11 @@ __all__ = ["Grant", "Allowed", "AccessRow", "who_can", "subjects_page", "subject
            "node_access", "RULE_MEMBERSHIP", "RULE_RESOURCE_SHARE", "RULE_ROLE_BINDING"]
 
 
-@dataclass(frozen=True, slots=True)
-class Grant:
+class Grant(NamedTuple):
     """One reason a subject is allowed. Rule 1: `binding` granted (`wildcard` when only a `*`
     permission of its role matches). Rule 2: `share` granted. Rule 3: the subject can see
     `member_of` because of `binding`, which sits on it or below it. `via_team` is the team
-    the grant came through ("" for the subject's own)."""
+    the grant came through ("" for the subject's own). A tuple: a listing makes thousands."""
 
     rule: int
     binding: BindingRow | None = None
@@ -42,8 +42,7 @@ class Allowed:
     grants: tuple[Grant, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class AccessRow:
+class AccessRow(NamedTuple):
     """One line of a subject's access: `grant` held by `subject`, on `node` (the binding's or
     share's node, or the node seen by membership)."""
 
@@ -74,40 +73,60 @@ def _only_wildcards(policy: Policy, role: str, rtype: str, action: str) -> bool:
     return True
 
 
+def _add(found: dict[str, list[Grant]], members: dict[str, set[str]], holder: str, own: Grant,
+         through: Grant | None) -> None:
+    """Record `own` for the holder and, when the holder is a team, `through` (the same grant
+    with via_team set) for each of its members."""
+    bucket = found.get(holder)
+    if bucket is None:
+        found[holder] = [own]
+    else:
+        bucket.append(own)
+    if through is not None:
+        for member in members.get(holder[5:], ()):
+            bucket = found.get(member)
+            if bucket is None:
+                found[member] = [through]
+            else:
+                bucket.append(through)
+
+
 def who_can(index: Index, policy: Policy, action: str, rtype: str, rid: str, node: Node) -> dict[str, list[Grant]]:
     """Every subject that Check allows to do `action` on (rtype, rid) at `node`, with every
-    grant that allows it (unsorted). Empty for an unknown node, as Check denies there."""
+    grant that allows it (unsorted). Empty for an unknown node, as Check denies there. The
+    hottest part of a listing: one pass over the chain's bindings, dict lookups only."""
     chain = index.chains.get(node)
     if chain is None:
         return {}
     found: dict[str, list[Grant]] = {}
-
-    def add(pairs: list[tuple[str, Grant]]) -> None:
-        for subject, grant in pairs:
-            found.setdefault(subject, []).append(grant)
-
+    members = index.members
+    bindings = index.bindings
+    team_prefix = TEAM + ":"
     # Rule 1: bindings on the node or an ancestor whose role grants (rtype, action).
     granting = granting_roles(policy, rtype, action)
     if granting:
         wildcard: dict[str, bool] = {}
         for here in chain:
             for binding_id in index.bindings_by_node.get(here, ()):
-                binding = index.bindings[binding_id]
+                binding = bindings[binding_id]
                 role = binding.role
                 if role not in granting:
                     continue
                 only = wildcard.get(role)
                 if only is None:
                     only = wildcard[role] = _only_wildcards(policy, role, rtype, action)
-                add(_with_members(index, binding.subject,
-                                  lambda team, b=binding, w=only: Grant(RULE_ROLE_BINDING, binding=b, via_team=team,
-                                                                        wildcard=w)))
+                holder = binding.subject
+                team = holder.startswith(team_prefix)
+                _add(found, members, holder, Grant(RULE_ROLE_BINDING, binding, None, "", only),
+                     Grant(RULE_ROLE_BINDING, binding, None, holder, only) if team else None)
     if not rid:
         return found
     # Rule 2: shares of this resource on the node itself.
     for holder, share in index.shares.get((chain[0], rtype, rid), {}).items():
         if action in share.actions:
-            add(_with_members(index, holder, lambda team, s=share: Grant(RULE_RESOURCE_SHARE, share=s, via_team=team)))
+            team = holder.startswith(team_prefix)
+            _add(found, members, holder, Grant(RULE_RESOURCE_SHARE, None, share),
+                 Grant(RULE_RESOURCE_SHARE, None, share, holder) if team else None)
     # Rule 3: reading a node m (a child of the node, or the organization itself) is allowed to
     # everyone holding a binding on m or below it, and to their teams' members.
     if action == "read":
@@ -116,14 +135,15 @@ def who_can(index: Index, policy: Policy, action: str, rtype: str, rid: str, nod
             lowest: dict[str, str] = {}  # holder -> its smallest binding id on or below m
             for here in index.subtree(member):
                 for binding_id in index.bindings_by_node.get(here, ()):
-                    holder = index.bindings[binding_id].subject
+                    holder = bindings[binding_id].subject
                     known = lowest.get(holder)
                     if known is None or binding_id < known:
                         lowest[holder] = binding_id
             for holder, binding_id in lowest.items():
-                binding = index.bindings[binding_id]
-                add(_with_members(index, holder, lambda team, b=binding: Grant(RULE_MEMBERSHIP, binding=b,
-                                                                               via_team=team, member_of=member)))
+                binding = bindings[binding_id]
+                team = holder.startswith(team_prefix)
+                _add(found, members, holder, Grant(RULE_MEMBERSHIP, binding, None, "", False, member),
+                     Grant(RULE_MEMBERSHIP, binding, None, holder, False, member) if team else None)
     return found
 
 
@@ -149,7 +169,11 @@ def subjects_page(index: Index, policy: Policy, action: str, rtype: str, rid: st
     subjects = sorted(subject for subject in found if subject > after) if after else sorted(found)
     page = subjects[:limit]
     key = _grant_key(index.chains.get(node) or ())
-    return [Allowed(subject, tuple(sorted(found[subject], key=key))) for subject in page], len(subjects) > limit
+    result = []
+    for subject in page:
+        grants = found[subject]
+        result.append(Allowed(subject, tuple(sorted(grants, key=key)) if len(grants) > 1 else tuple(grants)))
+    return result, len(subjects) > limit
 
 
 # ---- what a subject holds
@@ -181,14 +205,23 @@ def node_access(index: Index, node: Node) -> list[AccessRow]:
     """Every binding and share on exactly `node`, for its holder and, for a team's, for each
     member through it; sorted by kind (bindings, then shares), subject, team, role or resource."""
     rows: list[AccessRow] = []
+    members = index.members
+    team_prefix = TEAM + ":"
+
+    def add(holder: str, own: Grant, through: Grant | None) -> None:
+        rows.append(AccessRow(holder, node, own))
+        if through is not None:
+            rows.extend([AccessRow(member, node, through) for member in members.get(holder[5:], ())])
+
     for binding_id in index.bindings_by_node.get(node, ()):
         binding = index.bindings[binding_id]
-        rows += [AccessRow(subject, node, grant) for subject, grant in _with_members(
-            index, binding.subject, lambda team, b=binding: Grant(RULE_ROLE_BINDING, binding=b, via_team=team))]
+        holder = binding.subject
+        add(holder, Grant(RULE_ROLE_BINDING, binding),
+            Grant(RULE_ROLE_BINDING, binding, None, holder) if holder.startswith(team_prefix) else None)
     for key in index.shares_by_node.get(node, ()):
         for holder, share in index.shares[key].items():
-            rows += [AccessRow(subject, node, grant) for subject, grant in _with_members(
-                index, holder, lambda team, s=share: Grant(RULE_RESOURCE_SHARE, share=s, via_team=team))]
+            add(holder, Grant(RULE_RESOURCE_SHARE, None, share),
+                Grant(RULE_RESOURCE_SHARE, None, share, holder) if holder.startswith(team_prefix) else None)
     rows.sort(key=_row_key)
     return rows
 
