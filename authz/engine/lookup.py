@@ -9,7 +9,6 @@ page is a slice of the same order at the same revision."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from authz.domain.model import ORGANIZATION, TEAM, BindingRow, Node, ShareRow
@@ -17,6 +16,8 @@ from authz.domain.model import ORGANIZATION, TEAM, BindingRow, Node, ShareRow
 from .decide import RULE_MEMBERSHIP, RULE_RESOURCE_SHARE, RULE_ROLE_BINDING, _member_node, granting_roles
 from .index import Index
 from .policy import Policy
+
+TEAM_PREFIX = TEAM + ":"
 
 __all__ = ["Grant", "Allowed", "AccessRow", "who_can", "subjects_page", "subject_access", "organization_nodes",
            "node_access", "RULE_MEMBERSHIP", "RULE_RESOURCE_SHARE", "RULE_ROLE_BINDING"]
@@ -36,8 +37,7 @@ class Grant(NamedTuple):
     member_of: Node | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Allowed:
+class Allowed(NamedTuple):
     subject: str
     grants: tuple[Grant, ...]
 
@@ -49,20 +49,6 @@ class AccessRow(NamedTuple):
     subject: str
     node: Node
     grant: Grant
-
-
-def _team_id(subject: str) -> str | None:
-    kind, _, ident = subject.partition(":")
-    return ident if kind == TEAM else None
-
-
-def _with_members(index: Index, holder: str, grant_for) -> list[tuple[str, Grant]]:
-    """(subject, grant) for the holder and, when it is a team, for each of its members."""
-    found = [(holder, grant_for(""))]
-    team = _team_id(holder)
-    if team is not None:
-        found += [(member, grant_for(holder)) for member in index.members.get(team, ())]
-    return found
 
 
 def _only_wildcards(policy: Policy, role: str, rtype: str, action: str) -> bool:
@@ -83,7 +69,7 @@ def _add(found: dict[str, list[Grant]], members: dict[str, set[str]], holder: st
     else:
         bucket.append(own)
     if through is not None:
-        for member in members.get(holder[5:], ()):
+        for member in members.get(holder[len(TEAM_PREFIX):], ()):
             bucket = found.get(member)
             if bucket is None:
                 found[member] = [through]
@@ -101,7 +87,6 @@ def who_can(index: Index, policy: Policy, action: str, rtype: str, rid: str, nod
     found: dict[str, list[Grant]] = {}
     members = index.members
     bindings = index.bindings
-    team_prefix = TEAM + ":"
     # Rule 1: bindings on the node or an ancestor whose role grants (rtype, action).
     granting = granting_roles(policy, rtype, action)
     if granting:
@@ -116,7 +101,7 @@ def who_can(index: Index, policy: Policy, action: str, rtype: str, rid: str, nod
                 if only is None:
                     only = wildcard[role] = _only_wildcards(policy, role, rtype, action)
                 holder = binding.subject
-                team = holder.startswith(team_prefix)
+                team = holder.startswith(TEAM_PREFIX)
                 _add(found, members, holder, Grant(RULE_ROLE_BINDING, binding, None, "", only),
                      Grant(RULE_ROLE_BINDING, binding, None, holder, only) if team else None)
     if not rid:
@@ -124,7 +109,7 @@ def who_can(index: Index, policy: Policy, action: str, rtype: str, rid: str, nod
     # Rule 2: shares of this resource on the node itself.
     for holder, share in index.shares.get((chain[0], rtype, rid), {}).items():
         if action in share.actions:
-            team = holder.startswith(team_prefix)
+            team = holder.startswith(TEAM_PREFIX)
             _add(found, members, holder, Grant(RULE_RESOURCE_SHARE, None, share),
                  Grant(RULE_RESOURCE_SHARE, None, share, holder) if team else None)
     # Rule 3: reading a node m (a child of the node, or the organization itself) is allowed to
@@ -141,7 +126,7 @@ def who_can(index: Index, policy: Policy, action: str, rtype: str, rid: str, nod
                         lowest[holder] = binding_id
             for holder, binding_id in lowest.items():
                 binding = bindings[binding_id]
-                team = holder.startswith(team_prefix)
+                team = holder.startswith(TEAM_PREFIX)
                 _add(found, members, holder, Grant(RULE_MEMBERSHIP, binding, None, "", False, member),
                      Grant(RULE_MEMBERSHIP, binding, None, holder, False, member) if team else None)
     return found
@@ -206,22 +191,21 @@ def node_access(index: Index, node: Node) -> list[AccessRow]:
     member through it; sorted by kind (bindings, then shares), subject, team, role or resource."""
     rows: list[AccessRow] = []
     members = index.members
-    team_prefix = TEAM + ":"
 
     def add(holder: str, own: Grant, through: Grant | None) -> None:
         rows.append(AccessRow(holder, node, own))
         if through is not None:
-            rows.extend([AccessRow(member, node, through) for member in members.get(holder[5:], ())])
+            rows.extend([AccessRow(member, node, through) for member in members.get(holder[len(TEAM_PREFIX):], ())])
 
     for binding_id in index.bindings_by_node.get(node, ()):
         binding = index.bindings[binding_id]
         holder = binding.subject
         add(holder, Grant(RULE_ROLE_BINDING, binding),
-            Grant(RULE_ROLE_BINDING, binding, None, holder) if holder.startswith(team_prefix) else None)
+            Grant(RULE_ROLE_BINDING, binding, None, holder) if holder.startswith(TEAM_PREFIX) else None)
     for key in index.shares_by_node.get(node, ()):
         for holder, share in index.shares[key].items():
             add(holder, Grant(RULE_RESOURCE_SHARE, None, share),
-                Grant(RULE_RESOURCE_SHARE, None, share, holder) if holder.startswith(team_prefix) else None)
+                Grant(RULE_RESOURCE_SHARE, None, share, holder) if holder.startswith(TEAM_PREFIX) else None)
     rows.sort(key=_row_key)
     return rows
 
