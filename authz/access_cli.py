@@ -47,8 +47,8 @@ def _all_pages(fetch, field: str) -> tuple[list, int]:
 
 def grant_fields(subject: str, grant) -> dict:
     """One grant as the columns of a report row."""
-    row = dict.fromkeys(COLUMNS, "")
-    row.update(subject=subject, kind=KINDS.get(grant.rule, "?"), through_team=grant.via_team)
+    row: dict = dict.fromkeys(COLUMNS, "")
+    row.update(subject=subject, kind=KINDS.get(grant.rule, "?"), through_team=grant.via_team, actions=[])
     if grant.rule == 2:
         share = grant.share
         row.update(node=node_name(share.scope), resource=f"{share.resource.type}/{share.resource.id}",

@@ -225,7 +225,7 @@ def test_commands_print_text_json_and_csv(server, admin):
     assert [s["subject"] for s in answer["subjects"]] == ["user:grace", "user:olivia"]
     assert answer["subjects"][1]["grants"][0] | {"binding_id": ""} == {
         "subject": "user:olivia", "kind": "binding", "role": "organization_admin", "node": "organization:acme",
-        "through_team": "", "binding_id": "", "resource": "", "actions": "", "wildcard": True}
+        "through_team": "", "binding_id": "", "resource": "", "actions": [], "wildcard": True}
     eve = authz(server, "access", "user:eve", "--format", "json")
     assert eve.returncode == 0, eve.stderr
     assert [(r["kind"], r["node"]) for r in json.loads(eve.stdout)["rows"]][:2] == [
