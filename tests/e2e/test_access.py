@@ -267,3 +267,23 @@ def test_a_listing_across_a_write_is_aborted(server, admin):
     done = authz(server, "access-report", "--organization", "acme", "--format", "json")
     report = json.loads(done.stdout)
     assert report["revision"] == first.revision + 1 and len(report["rows"]) == len(REPORT)
+
+
+def test_the_commands_start_a_listing_again_when_a_write_aborts_it(admin):
+    """A real write between the first and second page of the first attempt: the server aborts
+    the second page, and the listing starts again at the new revision."""
+    from authz.access_cli import _all_pages
+
+    calls: list[str] = []
+
+    def fetch(token: str):
+        calls.append(token)
+        page = admin.list_subject_access(organization="acme", page_size=10, page_token=token)
+        if len(calls) == 1:
+            admin.create_organization(f"interloper{page.revision}")
+        return page
+
+    entries, revision = _all_pages(fetch, "entries")
+    fresh = admin.list_subject_access(organization="acme", page_size=1000)
+    assert revision == fresh.revision and entries == list(fresh.entries)
+    assert calls[0] == "" and calls[1] != "" and calls[2] == ""  # page 1, the aborted page 2, page 1 again
