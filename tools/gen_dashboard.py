@@ -44,14 +44,17 @@ class Panel:
 
 ROWS: tuple[tuple[str, tuple[Panel, ...]], ...] = (
     ("Health", (
-        Panel("Sidecars up and serving", "Scraped (up) and SERVING (authz_serving), per sidecar: 1 is good.", "none", (
+        Panel("Sidecars up and serving",
+              "Scraped (up) and SERVING (authz_serving), per sidecar: 1 is good.", "none", (
             Query('up{job="authz"}', "up {{instance}}"),
             Query('authz_serving{job="authz"}', "serving {{instance}}"),
         ), width=8),
-        Panel("Database reachable", "authz_database_up per sidecar, from its periodic database probe.", "none", (
+        Panel("Database reachable",
+              "authz_database_up per sidecar, from its periodic database probe.", "none", (
             Query('authz_database_up{job="authz"}', "{{instance}}"),
         ), width=8),
-        Panel("Replica lag", "Revisions the index is behind the database (authz_replica_lag_revisions).", "none", (
+        Panel("Replica lag",
+              "Revisions the index is behind the database (authz_replica_lag_revisions).", "none", (
             Query('authz_replica_lag_revisions{job="authz"}', "{{instance}}"),
         ), width=8),
     )),
@@ -63,7 +66,8 @@ ROWS: tuple[tuple[str, tuple[Panel, ...]], ...] = (
               "percentunit", (
             Query("job:authz_check_errors:ratio_rate5m", "{{method}}"),
         )),
-        Panel("Latency per RPC", "Server-side p50, p99 and p99.9 over five minutes, from the histograms.", "s", (
+        Panel("Latency per RPC",
+              "Server-side p50, p99 and p99.9 over five minutes, from the histograms.", "s", (
             Query("job:authz_grpc_request_duration_seconds:p50_5m", "p50 {{method}}"),
             Query("job:authz_grpc_request_duration_seconds:p99_5m", "p99 {{method}}"),
             Query("job:authz_grpc_request_duration_seconds:p999_5m", "p99.9 {{method}}"),
@@ -93,14 +97,16 @@ ROWS: tuple[tuple[str, tuple[Panel, ...]], ...] = (
         )),
     )),
     ("Policy", (
-        Panel("Policy reloads in the last hour", "Accepted, rejected (the old policy stayed) and unchanged.", "short", (
+        Panel("Policy reloads in the last hour",
+              "Accepted, rejected (the old policy stayed) and unchanged.", "short", (
             Query("job:authz_policy_reloads:increase1h", "{{result}}"),
         ), width=8),
         Panel("Active policy hash", "Sidecars per policy hash: more than one hash means replicas disagree.",
               "none", (
             Query('count by (hash) (authz_policy_info{job="authz"})', "{{hash}}"),
         ), kind="stat", width=8),
-        Panel("Different policies", "How many different policies the sidecars run: 1 when they agree.", "none", (
+        Panel("Different policies",
+              "How many different policies the sidecars run: 1 when they agree.", "none", (
             Query("job:authz_policy_hashes:count", "policies"),
         ), kind="stat", width=8),
     )),
@@ -126,7 +132,8 @@ def _panel(panel: Panel, number: int):
         builder = stat.Panel().graph_mode(BigValueGraphMode.NONE).reduce_options(
             common.ReduceDataOptions().calcs(["lastNotNull"]).values(False)
         )
-    builder.id(number).title(panel.title).description(panel.description).unit(panel.unit).datasource(DATASOURCE)
+    builder.id(number).title(panel.title).description(panel.description).unit(panel.unit)
+    builder.datasource(DATASOURCE)
     builder.span(panel.width).height(8)
     for number, query in enumerate(panel.queries):
         builder.with_target(
@@ -140,7 +147,7 @@ def build() -> dict:
     board = (
         dashboard.Dashboard("authz")
         .uid("authz")
-        .description("The authz authorization sidecar: checks, latency, errors, writes, state, policy, process.")
+        .description("The authz sidecar: checks, latency, errors, writes, state, policy, process.")
         .tags(["authz"])
         .time("now-6h", "now")
         .refresh("30s")

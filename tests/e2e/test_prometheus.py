@@ -280,8 +280,8 @@ def test_the_alerts_unit_tests_pass(prometheus_tools):
 
 
 def test_every_alert_has_a_unit_test():
-    alerts = {rule["alert"] for group in yaml.safe_load((PROMETHEUS_DIR / "alerts.yaml").read_text())["groups"]
-              for rule in group["rules"]}
+    groups = yaml.safe_load((PROMETHEUS_DIR / "alerts.yaml").read_text())["groups"]
+    alerts = {rule["alert"] for group in groups for rule in group["rules"]}
     cases = yaml.safe_load((PROMETHEUS_DIR / "tests" / "alerts_test.yaml").read_text())["tests"]
     firing, quiet = set(), set()
     for case in cases:

@@ -41,7 +41,8 @@ def test_the_panels_cover_what_operators_watch():
     board = json.loads(COMMITTED.read_text())
     exprs = " ".join(t["expr"] for p in board["panels"] for t in p.get("targets", []))
     for series in (
-        "job:authz_checks:rate5m", "p50_5m", "p99_5m", "p999_5m", 'code!="OK"', "job:authz_write_operations:rate5m",
+        "job:authz_checks:rate5m", "p50_5m", "p99_5m", "p999_5m", 'code!="OK"',
+        "job:authz_write_operations:rate5m",
         "authz_revision", "authz_role_bindings", "authz_teams", "authz_resource_shares", "authz_nodes",
         "job:authz_policy_reloads:increase1h", "authz_policy_info", "process_resident_memory_bytes",
         "instance:authz_process_cpu_seconds:rate5m", "authz_replica_lag_revisions", "authz_database_up",

@@ -59,7 +59,8 @@ def test_every_manifest_is_valid_kubernetes(name, doc, version):
 def test_a_misspelt_field_is_caught():
     """The validation above is strict: it would catch this."""
     (deployment,) = by_kind("Deployment")
-    deployment["spec"]["template"]["spec"]["initContainers"][0]["securityContext"]["readOnlyRootFilesytem"] = True
+    container = deployment["spec"]["template"]["spec"]["initContainers"][0]
+    container["securityContext"]["readOnlyRootFilesytem"] = True
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(deployment, VERSIONS[-1], strict=True)
 
