@@ -19,8 +19,11 @@ LISTENING = re.compile(r"authz: (grpc|metrics) listening on (\S+)")
 class Server:
     """One `authz serve` process; ports are chosen by the server (port 0) and read from its output."""
 
-    def __init__(self, workdir: Path, database_url: str, *extra: str, env: dict[str, str] | None = None):
+    def __init__(self, workdir: Path, database_url: str, *extra: str, env: dict[str, str] | None = None,
+                 wrapper: tuple[str, ...] = ()):
+        """`wrapper`: a command that runs the server's command line given as its arguments."""
         self.workdir = workdir
+        self.wrapper = wrapper
         self.database_url = database_url
         self.extra = extra
         self.env = {**os.environ, **(env or {})}
@@ -35,7 +38,7 @@ class Server:
         self.output = []
         self.address = self.metrics_address = ""
         command = [
-            sys.executable, "-m", "authz.cli", "serve", "--database-url", self.database_url,
+            *self.wrapper, sys.executable, "-m", "authz.cli", "serve", "--database-url", self.database_url,
             "--grpc-address", "127.0.0.1:0", "--metrics-address", "127.0.0.1:0", *self.extra,
         ]
         self.process = subprocess.Popen(
