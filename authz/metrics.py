@@ -60,3 +60,20 @@ POLICY_RELOADS = Counter(
 )
 POLICY = Info("authz_policy", "The active policy: its content hash and directory.")
 POLICY_LOADED = Gauge("authz_policy_loaded_timestamp_seconds", "When the active policy was loaded (unix seconds).")
+
+# Health and the database, for alerts (deploy/prometheus/alerts.yaml).
+SERVING = Gauge("authz_serving", "1 while the health service reports SERVING, else 0.")
+DATABASE_UP = Gauge(
+    "authz_database_up", "1 when the last database probe succeeded, 0 when it failed or timed out."
+)
+DATABASE_LAST_CONTACT = Gauge(
+    "authz_database_last_contact_timestamp_seconds", "When a database probe last succeeded (unix seconds)."
+)
+REPLICA_LAG = Gauge(
+    "authz_replica_lag_revisions",
+    "The database's newest revision minus the index's, at the last successful probe (0: up to date).",
+)
+
+# Every reload result from 0, so that increase() counts the first rejected reload after start.
+for _result in ("accepted", "rejected", "unchanged"):
+    POLICY_RELOADS.labels(_result)

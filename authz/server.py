@@ -16,6 +16,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
+from authz import metrics
 from authz._gen.authz.v1 import authorization_pb2, diagnostics_pb2, directory_pb2, policy_pb2
 from authz._gen.authz.v1 import (
     authorization_pb2_grpc,
@@ -33,6 +34,7 @@ from authz.config import Settings
 from authz.core import Authorizer, load_index
 from authz.engine.policy import load_policy
 from authz.metrics import register_state
+from authz.probe import DatabaseProbe
 from authz.reload import PolicyReloader, publish
 from authz.storage.sql import SqlStorage
 from authz.tokens import server_tokens
@@ -63,6 +65,7 @@ def _credentials(settings: Settings) -> grpc.ServerCredentials | None:
 async def _set_health(servicer: HealthServicer, status) -> None:
     for name in ("", *SERVICES):
         await servicer.set(name, status)
+    metrics.SERVING.set(1 if status == health_pb2.HealthCheckResponse.SERVING else 0)
 
 
 async def serve(settings: Settings) -> None:
@@ -110,6 +113,8 @@ async def serve(settings: Settings) -> None:
     reloader = PolicyReloader(authorizer, settings.policies, settings.policy_poll_seconds)
     policy_servicer.reloader = reloader
     publish(policy)
+    probe = DatabaseProbe(storage.revision, lambda: authorizer.revision, settings.database_probe_seconds)
+    probe.reached(revision)
     await _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
     # Handlers before announcing readiness: a SIGHUP's default action would end the process.
     stop = asyncio.Event()
@@ -118,6 +123,7 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(reloader.reload_logged("signal")))
     watcher = loop.create_task(reloader.watch()) if settings.policy_poll_seconds > 0 else None
+    prober = loop.create_task(probe.run()) if settings.database_probe_seconds > 0 else None
     log.info(
         "serving at revision %d with %d bindings (ready in %.2fs)",
         revision, len(index.bindings), time.perf_counter() - started,
@@ -129,10 +135,13 @@ async def serve(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGHUP):
         loop.remove_signal_handler(signum)
         signal.signal(signum, signal.SIG_IGN)
-    if watcher is not None:
-        watcher.cancel()
+    for task in (watcher, prober):
+        if task is not None:
+            task.cancel()
+    probe.close()
     log.info("stopping: finishing calls in flight (up to %.0fs)", settings.shutdown_grace_seconds)
     await health_servicer.enter_graceful_shutdown()
+    metrics.SERVING.set(0)
     await server.stop(settings.shutdown_grace_seconds)
     authorizer.close()
     log.info("stopped at revision %d", authorizer.revision)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,3 +87,17 @@ def database_url(request: pytest.FixtureRequest) -> str:
     fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     url: str = request.getfixturevalue(fixture)
     return url
+
+
+@pytest.fixture(scope="session")
+def prometheus_tools() -> dict[str, str]:
+    """Paths of Debian's `prometheus` and `promtool`. Missing, the calling test is skipped with
+    the reason, or fails when AUTHZ_REQUIRE_PROMETHEUS=1 (as .ci/run sets, having installed them)."""
+    found = {name: shutil.which(name) for name in ("prometheus", "promtool")}
+    missing = sorted(name for name, path in found.items() if path is None)
+    if missing:
+        reason = f"{' and '.join(missing)} not installed (apt-get install prometheus)"
+        if os.environ.get("AUTHZ_REQUIRE_PROMETHEUS") == "1":
+            pytest.fail(f"{reason} (and AUTHZ_REQUIRE_PROMETHEUS=1)", pytrace=False)
+        pytest.skip(reason)
+    return {name: path for name, path in found.items() if path is not None}
