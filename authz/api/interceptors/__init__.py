@@ -5,7 +5,9 @@
 3. auth       - bearer tokens;
 4. errors     - domain errors to status codes, anything else to INTERNAL.
 
-Each wraps unary-unary handlers only. gRPC sees them as one interceptor, `Chain`, which builds
+Each wraps unary-unary handlers only. A request whose bytes do not decode reaches them as an
+`Undecodable` (gRPC would otherwise answer UNKNOWN and log a traceback before any interceptor
+saw the call); the errors interceptor answers it INVALID_ARGUMENT, and metrics count it. gRPC sees them as one interceptor, `Chain`, which builds
 the wrapped handler of a method once (each interceptor's `wrap`, innermost last) and answers
 every later call of that method with one dict lookup: a check pays for the wrappers, not for
 four interceptor round trips."""
@@ -18,6 +20,29 @@ import grpc
 import grpc.aio
 
 Behavior = Callable[[object, grpc.aio.ServicerContext], Awaitable[object]]
+
+
+class Undecodable:
+    """Stands for a request message that could not be parsed."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def tolerant(deserialize: Callable[[bytes], object] | None) -> Callable[[bytes], object] | None:
+    """`deserialize`, answering an Undecodable instead of raising."""
+    if deserialize is None:
+        return None
+
+    def decode(data: bytes) -> object:
+        try:
+            return deserialize(data)
+        except Exception as error:  # noqa: BLE001 -- DecodeError, and whatever else parsing raises
+            return Undecodable(type(error).__name__)
+
+    return decode
 
 
 class UnaryInterceptor:
@@ -50,7 +75,7 @@ class Chain(grpc.aio.ServerInterceptor):
             return handler
         wrapped = grpc.unary_unary_rpc_method_handler(
             self.wrap(method, handler.unary_unary),
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
         self._cache[method] = wrapped
