@@ -7,7 +7,7 @@ message carries a traceback, and the server's log has none.
 The suite's budget is small (AUTHZ_FUZZ_REQUESTS per RPC, default 60). The long run, whose
 figures docs/fuzzing.md keeps:
 
-    AUTHZ_FUZZ_REQUESTS=10000 AUTHZ_FUZZ_SEED=1 .venv/bin/pytest tests/e2e/test_fuzz.py -s -q
+    AUTHZ_FUZZ_REQUESTS=10000 AUTHZ_FUZZ_SEED=1 .venv/bin/pytest tests/e2e/test_fuzz.py -s -q --timeout 0
 
 (AUTHZ_FUZZ_SEED picks the random sequence; without it, a new seed is drawn and printed.)"""
 
