@@ -3,8 +3,10 @@ are no message, and what the metrics say about it all. One server for the module
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
 import threading
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -206,3 +208,31 @@ def test_writes_are_counted_where_they_commit(server, client):
 
     assert (delta("create_custom_role"), delta("create_role_binding"), delta("delete_custom_role"),
             delta("delete_role_binding")) == (1, 3, 1, 3)
+
+
+def _promtool() -> str:
+    found = shutil.which("promtool")
+    if found is None:
+        reason = "promtool not found (Debian's `prometheus` package ships it; .ci/run installs it)"
+        if os.environ.get("AUTHZ_REQUIRE_PROMETHEUS") == "1":
+            pytest.fail(f"{reason} and AUTHZ_REQUIRE_PROMETHEUS=1", pytrace=False)
+        pytest.skip(reason)
+    return found
+
+
+def test_the_exposition_passes_promtool_and_every_label_value_is_there(server, client):
+    promtool = _promtool()
+    client.check("user:a", "read", "model/m", project="p0")
+    with urllib.request.urlopen(f"http://{server.metrics_address}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    done = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "_created" not in text
+    names = set(scrape(server))
+    for result in ("accepted", "rejected", "unchanged"):
+        assert f'authz_policy_reloads_total{{result="{result}"}}' in names
+    for method in ("Check", "BatchCheck"):
+        for decision in ("allowed", "denied"):
+            assert f'authz_checks_total{{decision="{decision}",method="{method}"}}' in names
+    assert 'authz_write_operations_total{operation="delete_subject"}' in names
+    assert any(name.startswith("authz_policy_info{") and 'hash="' in name for name in names)
