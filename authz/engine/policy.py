@@ -418,11 +418,11 @@ class _Reader:
         if wrong is not None:
             self.problem(*where, *wrong)
             ok = False
+        if not ok:
+            return  # a line already wrong is no duplicate of a right one (a misspelled level...)
         key = (role, rtype, action)
         if key in seen:
             self.problem(*where, f"duplicate of {seen[key]}")
-            ok = False
-        if not ok:
             return
         seen[key] = source
         levels.setdefault(role, (level, source))
@@ -481,6 +481,12 @@ def check_policy_dir(directory: str | Path) -> tuple[Policy | None, list[Problem
         return None, [*reader.problems, Problem(str(directory)[:120], 0, f"cannot read it: {reason[:120]}")]
 
 
+def _in_file_order(problems: list[Problem], files: list[str]) -> list[Problem]:
+    """Problems sorted as the files are read (model, vocabulary, role files by name), then by line."""
+    order = {name: position for position, name in enumerate([MODEL_FILE, *VOCABULARY_FILES, *files])}
+    return sorted(problems, key=lambda p: (order.get(p.file, len(order)), p.file, p.line))
+
+
 def _check(directory: Path, reader: _Reader) -> tuple[Policy | None, list[Problem]]:
     for name in (MODEL_FILE, *VOCABULARY_FILES):
         if not (directory / name).is_file():
@@ -497,7 +503,7 @@ def _check(directory: Path, reader: _Reader) -> tuple[Policy | None, list[Proble
         for name in files:
             reader.casbin_loads(name)
     if reader.problems:
-        return None, reader.problems
+        return None, _in_file_order(reader.problems, files)
     policy = Policy(roles, type_levels, actions, directory, _digest(directory, [MODEL_FILE, *VOCABULARY_FILES, *files]),
                     time.time(), _compile(roles))
     return policy, []
