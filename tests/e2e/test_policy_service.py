@@ -139,6 +139,8 @@ def test_reload_refuses_to_drop_a_role_in_use_unless_forced(server, policy_dir):
         assert outcome.removed_bindings == 1 and "removed 1 bindings" in outcome.message
         after = client.check("user:f", "read", "pipeline/x", project="recs")
         assert not after.allowed and after.revision == outcome.revision
+    # The bindings a forced reload removes are counted as the writes they are.
+    assert 'authz_write_operations_total{operation="delete_role_binding"} 1.0' in scrape(server)
 
 
 def test_file_changes_and_sighup_reload(tmp_path, policy_dir):
