@@ -156,6 +156,12 @@ def test_undecodable_requests_are_invalid_argument_counted_and_never_traced(serv
         raw = client.channel.unary_unary(method)  # bytes in, bytes out
         code, details = status(lambda body: raw(body, timeout=10, metadata=client.metadata), b"\xff\xff\xff")
         assert code == CODE.INVALID_ARGUMENT and details.startswith(f"the request is not a valid {method}"), details
+    streams = [client.channel.unary_stream("/grpc.health.v1.Health/Watch"),
+               client.channel.stream_stream("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo")]
+    for stream, body in zip(streams, [b"\xff\xff\xff", iter([b"\xff\xff\xff"])]):
+        with pytest.raises(grpc.RpcError) as caught:
+            list(stream(body, timeout=10))
+        assert caught.value.code() == CODE.INVALID_ARGUMENT, caught.value.details()
     after = scrape(server)
     key = 'authz_grpc_requests_total{code="INVALID_ARGUMENT",method="Check",service="authz.v1.AuthorizationService"}'
     assert after[key] - before.get(key, 0) == 1
