@@ -15,7 +15,7 @@ from pathlib import Path
 
 from authz import metrics
 from authz.core import Authorizer
-from authz.domain.errors import AuthzError, FailedPrecondition, PolicyError
+from authz.domain.errors import AuthzError, FailedPrecondition, PolicyError, Unavailable
 from authz.engine.policy import Policy, check_policy_dir, policy_digest, watched_digest
 from authz.engine.policy_tests import run_suites
 
@@ -95,6 +95,11 @@ class PolicyReloader:
                 log.warning("policy reload (%s) rejected; the running policy %s stays: %s", trigger,
                             authorizer.file_policy.digest[:12], error.reason)
                 raise FailedPrecondition(f"policy reload rejected; the running policy stays: {error.reason}") from None
+            except Unavailable as error:  # a forced reload's removals could not be committed
+                metrics.POLICY_RELOADS.labels("rejected").inc()
+                log.warning("policy reload (%s) not applied; the running policy %s stays: %s", trigger,
+                            authorizer.file_policy.digest[:12], error.reason)
+                raise
             # A forced reload of the files in force changes nothing, unless it removed bindings.
             changed = candidate.digest != previous or removed > 0
             if not changed:
