@@ -13,11 +13,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TypeVar
 
+from authz import metrics
 from authz.domain import operations as ops
-from authz.domain.errors import FailedPrecondition, RevisionNotReached
-from authz.domain.model import BindingRow, Node, Resource, RoleRow, Scope
+from authz.domain.errors import FailedPrecondition, RevisionNotReached, Unavailable
+from authz.domain.model import BindingRow, Change, Node, Remove, Resource, RoleRow, Scope
 from authz.engine import decide, explain, lookup
 from authz.engine.index import Index
 from authz.engine.plan import Planner
@@ -50,6 +52,35 @@ def collector_paused(pause: bool = True) -> Iterator[None]:
     finally:
         gc.freeze()
         gc.enable()
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a write did: the revision it is visible at, the operations as recorded (with
+    server-chosen binding ids) and the row changes committed (empty when nothing changed)."""
+
+    revision: int
+    recorded: list[ops.Operation]
+    changes: list[Change] = field(default_factory=list)
+
+    def removed(self, row_type: type) -> int:
+        """How many rows of `row_type` the write removed (a role's bindings under force...)."""
+        return sum(1 for change in self.changes if type(change) is Remove and type(change.row) is row_type)
+
+
+def operation_counts(recorded: Sequence[ops.Operation], changes: Sequence[Change]) -> dict[str, int]:
+    """The write operations a commit counts, by name: each recorded operation, and each binding
+    a forced custom-role write removed (a forced reload records those as delete_role_binding)."""
+    counts: dict[str, int] = {}
+    for operation in recorded:
+        name = ops.OPERATION_NAMES[type(operation)]
+        counts[name] = counts.get(name, 0) + 1
+    if any(isinstance(op, (ops.UpdateCustomRole, ops.DeleteCustomRole)) for op in recorded):
+        removed = sum(1 for c in changes if type(c) is Remove and type(c.row) is BindingRow)
+        if removed:
+            name = ops.OPERATION_NAMES[ops.DeleteRoleBinding]
+            counts[name] = counts.get(name, 0) + removed
+    return counts
 
 
 def load_index(storage: Storage) -> tuple[Index, int]:
@@ -130,17 +161,18 @@ class Authorizer:
 
     async def write(
         self, operations: Sequence[ops.Operation], actor: str, request_id: str, field_prefix: str | None = None
-    ) -> tuple[int, list[ops.Operation]]:
-        """Apply operations atomically; return the revision they are visible at and the
-        operations as recorded (with server-chosen binding ids)."""
+    ) -> Written:
+        """Apply operations atomically. The result carries the changes as planned under the
+        write lock: what a caller reports (bindings removed...) is counted from them, never
+        from the index before or after, which other writes may have moved."""
         async with self._write_lock:
             revision = self.revision + 1
             with collector_paused(len(operations) >= PAUSE_COLLECTOR_FROM_OPERATIONS):
                 changes, recorded = self.planner.plan_all(operations, revision, field_prefix)
                 if not changes:
-                    return self.revision, recorded
+                    return Written(self.revision, recorded)
                 await self._commit(revision, changes, recorded, actor, request_id)
-            return revision, recorded
+            return Written(revision, recorded, changes)
 
     async def _commit(self, revision: int, changes, recorded, actor: str, request_id: str,
                       policy: Policy | None = None) -> None:
@@ -155,6 +187,8 @@ class Authorizer:
             # reload from the database rather than guess.
             await self._resync()
             raise
+        for name, count in operation_counts(recorded, changes).items():
+            metrics.WRITES.labels(name).inc(count)
         self.index.apply_all(changes)
         if policy is not None:
             self.file_policy = policy
@@ -198,6 +232,11 @@ class Authorizer:
         loop = asyncio.get_running_loop()
         try:
             index, revision = await loop.run_in_executor(self._db, load_index, self.storage)
+        except Unavailable as error:
+            # The database is gone: checks go on from the index; the next write tries again.
+            log.warning("cannot reload the index after a failed commit (%s); keeping the one in memory",
+                        error.reason)
+            return
         except Exception:
             log.exception("reloading the index after a failed commit failed; keeping the old one")
             return
@@ -223,13 +262,17 @@ class Authorizer:
 
     async def list_role_bindings(
         self, subject: str | None, node: Node | None, limit: int, after_id: str | None
-    ) -> list[BindingRow]:
-        """Up to `limit` bindings by id after `after_id`: of a subject and/or on a node from the
-        index (at this revision, without a query), all of them from the database."""
+    ) -> tuple[list[BindingRow], int]:
+        """Up to `limit` bindings by id after `after_id`, and the revision they were read at: of
+        a subject and/or on a node from the index (without a query), all of them from the
+        database, with writes held off meanwhile, so that the rows are those of the index's
+        revision (a write committed but not yet applied would make them newer than it)."""
         if subject is not None or node is not None:
-            return self.index.bindings_page(subject, node, limit, after_id)
+            return self.index.bindings_page(subject, node, limit, after_id), self.revision
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._db, self.storage.list_role_bindings, limit, after_id)
+        async with self._write_lock:
+            rows = await loop.run_in_executor(self._db, self.storage.list_role_bindings, limit, after_id)
+            return rows, self.revision
 
     def close(self) -> None:
         self._db.shutdown(wait=True)

@@ -1,13 +1,19 @@
 """Every Prometheus metric authz exports, declared once. Labels carry only bounded values
-(method names, status codes, decisions, node kinds), never an id."""
+(method names, status codes, decisions, node kinds), never an id. Every value a label can take
+is exported from the start (at 0), so that rates and alerts need no series to appear first;
+no `*_created` series are exported."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram, Info
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, Info, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from authz.domain.operations import OPERATION_NAMES
+
+disable_created_metrics()  # prometheus_client's undocumented `*_created` series, off
 
 GRPC_REQUESTS = Counter(
     "authz_grpc_requests_total", "gRPC requests handled, by service, method and status code.",
@@ -74,6 +80,11 @@ REPLICA_LAG = Gauge(
     "The database's newest revision minus the index's, at the last successful probe (0: up to date).",
 )
 
-# Every reload result from 0, so that increase() counts the first rejected reload after start.
+# Every label value, at 0 from the start.
 for _result in ("accepted", "rejected", "unchanged"):
     POLICY_RELOADS.labels(_result)
+for _method in ("Check", "BatchCheck"):
+    for _decision in ("allowed", "denied"):
+        CHECKS.labels(_method, _decision)
+for _operation in OPERATION_NAMES.values():
+    WRITES.labels(_operation)

@@ -123,7 +123,7 @@ def diff(args: argparse.Namespace) -> int:
             print(f"{title} (first {len(report[key])}):")
         for flip in report[key]:
             resource = flip["resource_type"] + (f"/{flip['resource_id']}" if flip["resource_id"] else "")
-            print(f"  {flip['subject']} {flip['action']} {resource} at {flip['node']}")
+            print(f"  ({flip['subject']}, {resource}, {flip['action']}, {flip['node']})")  # as the README reads
     return 0
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from authz import metrics
 from authz.core import Authorizer
-from authz.domain.errors import AuthzError, FailedPrecondition, PolicyError
-from authz.engine.policy import Policy, check_policy_dir, policy_digest
+from authz.domain.errors import AuthzError, FailedPrecondition, PolicyError, Unavailable
+from authz.engine.policy import Policy, check_policy_dir, policy_digest, watched_digest
 from authz.engine.policy_tests import run_suites
 
 log = logging.getLogger(__name__)
@@ -53,23 +53,40 @@ def vet(directory: Path) -> Policy:
     return candidate
 
 
+def load_served_policy(directory: str | Path) -> Policy:
+    """The policy `serve` starts on: the rule of a reload (valid, and its test suites pass),
+    else PolicyError saying why."""
+    try:
+        return vet(Path(directory))
+    except FailedPrecondition as error:
+        raise PolicyError(f"the policy in {directory} cannot be served: {error.reason}") from None
+
+
 class PolicyReloader:
     def __init__(self, authorizer: Authorizer, directory: str | Path, poll_seconds: float) -> None:
         self.authorizer = authorizer
         self.directory = Path(directory)
         self.poll_seconds = poll_seconds
-        self._seen = authorizer.file_policy.digest
+        self._seen = ""  # the watched digest last acted on (set by the watcher's first look)
         self._lock = asyncio.Lock()
 
     async def reload(self, force: bool = False, trigger: str = "rpc", actor: str = "", request_id: str = "") -> Outcome:
         """Reload now. Raises FailedPrecondition (after logging it) when the candidate is refused."""
         async with self._lock:
             authorizer = self.authorizer
-            digest = await asyncio.to_thread(policy_digest, self.directory)
-            self._seen = digest
+            try:
+                self._seen = await asyncio.to_thread(watched_digest, self.directory)
+                digest = await asyncio.to_thread(policy_digest, self.directory)
+            except OSError as error:
+                metrics.POLICY_RELOADS.labels("rejected").inc()
+                reason = f"cannot read the policy directory: {error.strerror or error}"
+                log.warning("policy reload (%s) rejected; the running policy %s stays: %s", trigger,
+                            authorizer.file_policy.digest[:12], reason)
+                raise FailedPrecondition(f"policy reload rejected; the running policy stays: {reason}") from None
             if digest == authorizer.file_policy.digest and not force:
                 metrics.POLICY_RELOADS.labels("unchanged").inc()
                 return Outcome(False, digest, authorizer.revision, 0, "the policy files are unchanged")
+            previous = authorizer.file_policy.digest
             try:
                 candidate = await asyncio.to_thread(vet, self.directory)
                 revision, removed = await authorizer.replace_policy(candidate, force, actor or trigger, request_id)
@@ -78,6 +95,16 @@ class PolicyReloader:
                 log.warning("policy reload (%s) rejected; the running policy %s stays: %s", trigger,
                             authorizer.file_policy.digest[:12], error.reason)
                 raise FailedPrecondition(f"policy reload rejected; the running policy stays: {error.reason}") from None
+            except Unavailable as error:  # a forced reload's removals could not be committed
+                metrics.POLICY_RELOADS.labels("rejected").inc()
+                log.warning("policy reload (%s) not applied; the running policy %s stays: %s", trigger,
+                            authorizer.file_policy.digest[:12], error.reason)
+                raise
+            # A forced reload of the files in force changes nothing, unless it removed bindings.
+            changed = candidate.digest != previous or removed > 0
+            if not changed:
+                metrics.POLICY_RELOADS.labels("unchanged").inc()
+                return Outcome(False, candidate.digest, revision, 0, "the policy files are unchanged")
             metrics.POLICY_RELOADS.labels("accepted").inc()
             publish(candidate)
             removed_text = f"; removed {removed} bindings of dropped or re-levelled roles" if removed else ""
@@ -96,11 +123,21 @@ class PolicyReloader:
 
     async def watch(self) -> None:
         """Poll the files' content hash and reload when it changes (cheap: a few small files).
-        A rejected candidate is not retried until the files change again."""
+        The hash covers everything validation reads, test suites included. A rejected
+        candidate is not retried until one of those files changes again."""
+        while not self._seen:
+            try:
+                self._seen = await asyncio.to_thread(watched_digest, self.directory)
+            except OSError as error:
+                log.warning("cannot read the policy directory %s: %s", self.directory, error)
+                await asyncio.sleep(self.poll_seconds)
+                continue
+            if self._seen.partition(":")[0] != self.authorizer.file_policy.digest:
+                await self.reload_logged("watch")  # the files changed while the server started
         while True:
             await asyncio.sleep(self.poll_seconds)
             try:
-                digest = await asyncio.to_thread(policy_digest, self.directory)
+                digest = await asyncio.to_thread(watched_digest, self.directory)
             except OSError as error:
                 log.warning("cannot read the policy directory %s: %s", self.directory, error)
                 continue

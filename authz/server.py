@@ -32,10 +32,9 @@ from authz.api.directory import DirectoryServicer
 from authz.api.policy import PolicyServicer
 from authz.config import Settings
 from authz.core import Authorizer, load_index
-from authz.engine.policy import load_policy
 from authz.metrics import register_state
 from authz.probe import DatabaseProbe
-from authz.reload import PolicyReloader, publish
+from authz.reload import PolicyReloader, load_served_policy, publish
 from authz.storage.sql import SqlStorage
 from authz.tokens import server_tokens
 
@@ -70,7 +69,7 @@ async def _set_health(servicer: HealthServicer, status) -> None:
 
 async def serve(settings: Settings) -> None:
     started = time.perf_counter()
-    policy = load_policy(settings.policies)
+    policy = load_served_policy(settings.policies)
     tokens = server_tokens(settings)
     backend = Backend(settings.limits)
     server = grpc.aio.server(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import binascii
 
-from authz import metrics
 from authz._gen.authz.v1 import directory_pb2 as pb
 from authz._gen.authz.v1 import directory_pb2_grpc as pb_grpc
 from authz.domain import operations as ops
@@ -41,12 +40,10 @@ class DirectoryServicer(pb_grpc.DirectoryServiceServicer):
         self.backend = backend
 
     async def _write(self, operations: list[ops.Operation], field_prefix: str | None = None):
-        revision, recorded = await self.backend.authorizer.write(
+        written = await self.backend.authorizer.write(
             operations, callinfo.caller.get(), callinfo.request_id.get(), field_prefix
         )
-        for operation in recorded:
-            metrics.WRITES.labels(ops.OPERATION_NAMES[type(operation)]).inc()
-        return revision, recorded
+        return written.revision, written.recorded
 
     async def _unary(self, name: str, request) -> pb.WriteResponse:
         revision, _ = await self._write([convert.OPERATION_FROM_PROTO[name](request)])
@@ -127,8 +124,8 @@ class DirectoryServicer(pb_grpc.DirectoryServiceServicer):
             node, chain = authorizer.resolve(convert.scope_from_proto(request.scope))
             if chain is None:
                 return pb.ListRoleBindingsResponse(revision=authorizer.revision)
-        revision = authorizer.revision
-        rows = await authorizer.list_role_bindings(subject, node, page_size + 1, _after_id(request.page_token))
+        after_id = _after_id(request.page_token)
+        rows, revision = await authorizer.list_role_bindings(subject, node, page_size + 1, after_id)
         page = rows[:page_size]
         index = authorizer.index
         return pb.ListRoleBindingsResponse(

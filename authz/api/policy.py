@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from authz._gen.authz.v1 import policy_pb2 as pb
 from authz._gen.authz.v1 import policy_pb2_grpc as pb_grpc
 from authz.domain import operations as ops
-from authz.domain.errors import FailedPrecondition, InvalidArgument, Unavailable
+from authz.domain.model import BindingRow
+from authz.domain.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from authz.domain.validation import shown
 from authz.engine.diff import Diff, diff_operations, diff_policy
 from authz.engine.policy import Role, check_policy_dir
 from authz.engine.scope import scope_of
@@ -17,6 +20,7 @@ from .backend import Backend
 
 DEFAULT_EXAMPLES = 20
 MAX_EXAMPLES = 1000
+MAX_PROBLEMS_SHOWN = 10
 
 
 def _role_to_proto(role: Role, binding_count: int) -> pb.Role:
@@ -54,24 +58,21 @@ class PolicyServicer(pb_grpc.PolicyServiceServicer):
             role_count=len(authorizer.policy.roles), custom_role_count=len(authorizer.policy.custom_roles),
         )
 
-    async def _role_write(self, operation, name: str) -> pb.RoleWriteResponse:
-        authorizer = self.backend.authorizer
-        before = len(authorizer.index.bindings_by_role.get(name, ()))
-        revision, _ = await authorizer.write([operation], callinfo.caller.get(), callinfo.request_id.get())
-        removed = before - len(authorizer.index.bindings_by_role.get(name, ()))
-        return pb.RoleWriteResponse(revision=revision, removed_bindings=removed)
+    async def _role_write(self, operation) -> pb.RoleWriteResponse:
+        written = await self.backend.authorizer.write([operation], callinfo.caller.get(), callinfo.request_id.get())
+        return pb.RoleWriteResponse(revision=written.revision, removed_bindings=written.removed(BindingRow))
 
     async def CreateRole(self, request, context):
         operation = ops.CreateCustomRole(request.name, request.level, request.base_role, _permissions(request))
-        return await self._role_write(operation, request.name)
+        return await self._role_write(operation)
 
     async def UpdateRole(self, request, context):
         operation = ops.UpdateCustomRole(request.name, request.level, request.base_role, _permissions(request),
                                          request.force)
-        return await self._role_write(operation, request.name)
+        return await self._role_write(operation)
 
     async def DeleteRole(self, request, context):
-        return await self._role_write(ops.DeleteCustomRole(request.name, request.force), request.name)
+        return await self._role_write(ops.DeleteCustomRole(request.name, request.force))
 
     async def Reload(self, request, context) -> pb.ReloadResponse:
         if self.reloader is None:
@@ -89,14 +90,12 @@ class PolicyServicer(pb_grpc.PolicyServiceServicer):
         if bool(request.candidate_directory) == bool(request.operations):
             raise InvalidArgument("give exactly one of candidate_directory and operations", "candidate_directory")
         if request.candidate_directory:
-            directory = Path(request.candidate_directory)
-            if not directory.is_dir():
-                raise InvalidArgument(f"{str(directory)!r} is not a directory the server can read",
-                                      "candidate_directory")
-            candidate, problems = check_policy_dir(directory)
+            directory = _candidate_directory(request.candidate_directory)
+            candidate, problems = await asyncio.to_thread(check_policy_dir, directory)
             if candidate is None:
-                raise FailedPrecondition("the candidate policy is invalid: " + "; ".join(map(str, problems[:20])),
-                                         "candidate_directory")
+                shown = "; ".join(map(str, problems[:MAX_PROBLEMS_SHOWN]))
+                more = f" ({len(problems)} problems in all)" if len(problems) > MAX_PROBLEMS_SHOWN else ""
+                raise FailedPrecondition(f"the candidate policy is invalid: {shown}{more}", "candidate_directory")
             diff = await authorizer.read_off_loop(_diff_with, authorizer, candidate)
             digest = candidate.digest
         else:
@@ -123,6 +122,20 @@ class PolicyServicer(pb_grpc.PolicyServiceServicer):
             roles_in_use=[pb.RoleInUse(role=r, binding_count=n, change=c) for r, n, c in diff.roles_in_use],
             revision=authorizer.revision, hash=digest,
         )
+
+
+def _candidate_directory(text: str) -> Path:
+    """The directory a caller names, or InvalidArgument/NotFound (never an OS error)."""
+    field = "candidate_directory"
+    try:
+        directory = Path(text)
+        is_dir = directory.is_dir()
+    except (OSError, ValueError) as error:  # too long a name, a NUL byte, no permission...
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise InvalidArgument(f"{shown(text)} cannot be read: {reason[:80]}", field) from None
+    if not is_dir:
+        raise NotFound(f"{shown(text)} is not a directory on the server", field)
+    return directory
 
 
 def _diff_with(authorizer, candidate) -> Diff:

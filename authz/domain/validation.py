@@ -16,10 +16,13 @@ ID_RULE = "1 to 128 characters of letters, digits, '.', '_', '-' and '@'"
 NAME_RULE = "a lower-case letter followed by up to 63 lower-case letters, digits or '_'"
 
 
-def _shown(value: str) -> str:
+def shown(value: str, limit: int = 40) -> str:
     """A value quoted for an error message, cut short and with control characters escaped."""
-    text = value if len(value) <= 40 else value[:40] + "..."
+    text = value if len(value) <= limit else value[:limit] + "..."
     return repr(text)
+
+
+_shown = shown
 
 
 def check_id(value: str, field: str) -> str:

@@ -1,11 +1,14 @@
 """What-if: which effective decisions would flip under a candidate policy, or a candidate set of
 binding changes, over the real stored bindings and shares.
 
-A flip is (subject, resource type, [id,] action, node), reported at the node of the binding
-that causes it and not again for each node below it: below a binding node, a subject's
-decisions equal those at the nearest node above where it (or one of its teams) holds a
-binding, so evaluating at binding nodes covers every node. Other grants still count: a
-permission lost from one role but granted by another binding is no flip.
+A flip is (subject, resource type, [id,] action, node), listed once, at the highest node where
+that decision flips: the node of the binding that causes it. It flips at the nodes below too,
+except where another binding of the subject (or of one of its teams) lower down still grants
+it (a loss) or already granted it (a gain); a node below is never listed for a flip its parent
+has. Below a node where the subject holds no binding, its decisions equal those at the
+nearest node above where it does, so binding nodes are the only places to evaluate. Other
+grants still count: a permission lost from one role but granted by another binding on the
+same chain is no flip.
 
 Types and actions the policies do not list are covered by "*", which stands for any other
 type or action (only a "*" permission grants those)."""
@@ -131,15 +134,30 @@ def binding_points(index: Index, bindings: Iterable[BindingRow]) -> set[Point]:
     return points
 
 
-def _role_flips(points: Iterable[Point], grid: _Grid, before: dict[Point, frozenset[str]],
+def _role_flips(index: Index, points: Iterable[Point], grid: _Grid, before: dict[Point, frozenset[str]],
                 after: dict[Point, frozenset[str]], policy_before: Policy, policy_after: Policy, diff: Diff) -> None:
+    """The flips at each point that its parent node does not have already (`before` and
+    `after` hold the roles on each point's chain, and on its parent's chain under the key
+    (subject, parent))."""
+    empty: frozenset[str] = frozenset()
     for point in points:
-        gained, lost = grid.flips(policy_before, before.get(point, frozenset()), policy_after,
-                                  after.get(point, frozenset()))
-        if gained or lost:
-            subject, node = point
-            diff.gained.extend(Flip(subject, t, a, node) for t, a in gained)
-            diff.lost.extend(Flip(subject, t, a, node) for t, a in lost)
+        gained, lost = grid.flips(policy_before, before.get(point, empty), policy_after, after.get(point, empty))
+        if not (gained or lost):
+            continue
+        subject, node = point
+        parent = index.parent.get(node)
+        if parent is not None:
+            above = (subject, parent)
+            gained_above, lost_above = grid.flips(policy_before, before[above], policy_after, after[above])
+            gained, lost = gained - gained_above, lost - lost_above
+        diff.gained.extend(Flip(subject, t, a, node) for t, a in gained)
+        diff.lost.extend(Flip(subject, t, a, node) for t, a in lost)
+
+
+def _with_parents(index: Index, points: set[Point]) -> set[Point]:
+    """The points and, for each, the same subject at the parent node."""
+    parents = {(subject, index.parent[node]) for subject, node in points if index.parent.get(node) is not None}
+    return points | parents
 
 
 def diff_policy(index: Index, active: Policy, candidate: Policy) -> Diff:
@@ -153,8 +171,8 @@ def diff_policy(index: Index, active: Policy, candidate: Policy) -> Diff:
             diff.roles_in_use.append((role, len(ids), change))
     grid = _Grid((active, candidate))
     points = binding_points(index, index.bindings.values())
-    roles = {point: _roles_on_chain(index, *point) for point in points}
-    _role_flips(points, grid, roles, roles, active, candidate, diff)
+    roles = {point: _roles_on_chain(index, *point) for point in _with_parents(index, points)}
+    _role_flips(index, points, grid, roles, roles, active, candidate, diff)
     return diff.sort()
 
 
@@ -232,13 +250,15 @@ def diff_operations(index: Index, policy: Policy, operations: Sequence[ops.Opera
     points = _affected_points(index, changes) | _applied(index, changes, lambda: _affected_points(index, changes))
     checks = _share_and_member_checks(index, changes) | _applied(
         index, changes, lambda: _share_and_member_checks(index, changes))
-    before_roles = {point: _roles_on_chain(index, *point) for point in points}
+    # Parents as they are and as the operations leave them (they may create or delete nodes).
+    evaluated = _with_parents(index, points) | _applied(index, changes, lambda: _with_parents(index, points))
+    before_roles = {point: _roles_on_chain(index, *point) for point in evaluated}
     before_checks = {check: _decide(index, policy, check) for check in checks}
     diff = Diff()
 
     def after() -> None:
-        after_roles = {point: _roles_on_chain(index, *point) for point in points}
-        _role_flips(points, grid, before_roles, after_roles, policy, policy, diff)
+        after_roles = {point: _roles_on_chain(index, *point) for point in evaluated}
+        _role_flips(index, points, grid, before_roles, after_roles, policy, policy, diff)
         for check in checks:
             now = _decide(index, policy, check)
             if before_checks[check] != now:

@@ -44,7 +44,7 @@ from authz.domain.validation import check_display_name, check_id, check_name, ch
 from . import decide
 from .index import Index
 from .plan_roles import ROLE_OPERATIONS, plan_role_operation
-from .policy import MEMBER_MARKER, Policy
+from .policy import MEMBER_MARKER, Policy, unknown_role
 from .scope import resolve
 
 MEMBER_KINDS = (USER, SERVICE_ACCOUNT)
@@ -246,8 +246,7 @@ class Planner:
         check_name(op.role, "role", "role")
         role = self.policy.roles.get(op.role)
         if role is None or op.role == MEMBER_MARKER:
-            known = ", ".join(sorted(self.policy.roles))
-            raise InvalidArgument(f"unknown role {op.role!r}; the roles are: {known}", "role")
+            raise InvalidArgument(unknown_role(op.role, self.policy), "role")
         node = self._known_node(op.scope)
         if role.level != node.kind:
             raise FailedPrecondition(

@@ -9,7 +9,7 @@ from authz.domain.model import LEVELS, Change, Put, Remove, RoleRow
 from authz.domain.validation import check_name
 
 from .index import Index
-from .policy import MEMBER_MARKER, Policy, permission_problem
+from .policy import MEMBER_MARKER, Policy, listed, permission_problem, unknown_role
 
 ROLE_OPERATIONS = (ops.CreateCustomRole, ops.UpdateCustomRole, ops.DeleteCustomRole)
 
@@ -24,7 +24,7 @@ def _custom(policy: Policy, name: str):
     check_name(name, "name", "role name")
     role = policy.roles.get(name)
     if role is None:
-        raise NotFound(f"role {name!r} not found", "name")
+        raise NotFound(unknown_role(name, policy), "name")
     if not role.custom:
         raise FailedPrecondition(f"role {name!r} is defined in {role.source} and is read-only here; "
                                  "edit the policy files instead", "name")
@@ -47,7 +47,7 @@ def _delete(index: Index, policy: Policy, op: ops.DeleteCustomRole) -> list[Chan
     _custom(policy, op.name)
     dependents = _dependents(policy, op.name)
     if dependents:
-        raise FailedPrecondition(f"role {op.name!r} is the base of {', '.join(dependents)}; change those first",
+        raise FailedPrecondition(f"role {op.name!r} is the base of {listed(dependents)}; change those first",
                                  "name")
     changes = _remove_bindings(index, op.name, op.force, "it can be deleted")
     return [*changes, Remove(index.custom_roles[op.name])]
@@ -66,9 +66,10 @@ def _create_or_update(index: Index, policy: Policy, op) -> list[Change]:
     if op.level not in LEVELS:
         raise InvalidArgument(f"must be one of {', '.join(LEVELS)}", "level")
     if op.base_role:
+        check_name(op.base_role, "base_role", "role name")
         base = policy.roles.get(op.base_role)
-        if base is None:
-            raise NotFound(f"role {op.base_role!r} not found", "base_role")
+        if base is None or op.base_role == MEMBER_MARKER:
+            raise NotFound(unknown_role(op.base_role, policy), "base_role")
         if base.level != op.level:
             raise FailedPrecondition(f"a {op.level} role cannot extend the {base.level} role {op.base_role!r}",
                                      "base_role")
@@ -102,7 +103,7 @@ def _create_or_update(index: Index, policy: Policy, op) -> list[Change]:
     if old.level != op.level:
         dependents = _dependents(policy, op.name)
         if dependents:
-            raise FailedPrecondition(f"role {op.name!r} is the base of {', '.join(dependents)}; its level cannot "
+            raise FailedPrecondition(f"role {op.name!r} is the base of {listed(dependents)}; its level cannot "
                                      "change", "level")
         changes = _remove_bindings(index, op.name, op.force, f"it can move from {old.level} to {op.level}")
     return [*changes, Remove(old), Put(row)]

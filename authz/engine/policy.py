@@ -253,12 +253,44 @@ def _nearest(word: str, known: Iterable[str]) -> str:
     return matches[0] if matches else ""
 
 
+def suggest(word: str, known: Iterable[str]) -> str:
+    """The "did you mean" of `policy validate`: the nearest known name, or ""."""
+    return _nearest(word, known)
+
+
+def unknown_role(name: str, policy: Policy) -> str:
+    """Why `name` names no role, with validate's suggestion (never the whole list of roles)."""
+    nearest = suggest(name, [role for role in policy.roles if role != MEMBER_MARKER])
+    if nearest:
+        return f"unknown role {name!r} (did you mean {nearest!r}?)"
+    return f"unknown role {name!r}; ListRoles lists the {len(policy.roles)} roles"
+
+
+def listed(names: list[str], most: int = 5) -> str:
+    """At most `most` names, then how many more."""
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+# The longest message of one problem (its values come from files a caller may name).
+MAX_PROBLEM_CHARS = 300
+
+
 def _normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def _read(path: Path) -> str:
+    """The text of a policy file; PolicyError when it cannot be read as text."""
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise PolicyError(f"cannot read it: {reason[:120]}", path.name) from None
+
+
 def _lines(path: Path) -> Iterable[tuple[int, str]]:
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    for number, line in enumerate(_read(path).splitlines(), start=1):
         if line.strip() and not line.lstrip().startswith("#"):
             yield number, line.strip()
 
@@ -271,13 +303,15 @@ class _Reader:
         self.problems: list[Problem] = []
 
     def problem(self, file: str, line: int, message: str, suggestion: str = "") -> None:
-        self.problems.append(Problem(file, line, message, suggestion))
+        if len(message) > MAX_PROBLEM_CHARS:
+            message = message[:MAX_PROBLEM_CHARS] + "..."
+        self.problems.append(Problem(file, line, message, suggestion[:64]))
 
     def model(self) -> None:
         path = self.directory / MODEL_FILE
         parser = configparser.ConfigParser(interpolation=None)
         parser.optionxform = str  # type: ignore[assignment,method-assign]
-        text = path.read_text()
+        text = _read(path)
         try:
             parser.read_string(text)
         except configparser.Error as error:
@@ -384,11 +418,11 @@ class _Reader:
         if wrong is not None:
             self.problem(*where, *wrong)
             ok = False
+        if not ok:
+            return  # a line already wrong is no duplicate of a right one (a misspelled level...)
         key = (role, rtype, action)
         if key in seen:
             self.problem(*where, f"duplicate of {seen[key]}")
-            ok = False
-        if not ok:
             return
         seen[key] = source
         levels.setdefault(role, (level, source))
@@ -411,6 +445,14 @@ def role_files(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.glob("*.csv") if p.name not in VOCABULARY_FILES)
 
 
+def watched_digest(directory: str | Path) -> str:
+    """The content hash of everything validation reads: the policy files and the test suites
+    under tests/. The watcher compares it, so that fixing only a test file is noticed."""
+    directory = Path(directory)
+    tests = sorted(str(p.relative_to(directory)) for p in (directory / "tests").glob("*.y*ml") if p.is_file())
+    return policy_digest(directory) + ":" + _digest(directory, tests)
+
+
 def _digest(directory: Path, files: Iterable[str]) -> str:
     digest = hashlib.sha256()
     for name in sorted(files):
@@ -430,6 +472,22 @@ def check_policy_dir(directory: str | Path) -> tuple[Policy | None, list[Problem
     problems) and every problem found."""
     directory = Path(directory)
     reader = _Reader(directory)
+    try:
+        return _check(directory, reader)
+    except PolicyError as error:  # a file that cannot be read: the problems so far, and it
+        return None, [*reader.problems, Problem(error.field or "", 0, error.reason)]
+    except OSError as error:
+        reason = error.strerror or str(error)
+        return None, [*reader.problems, Problem(str(directory)[:120], 0, f"cannot read it: {reason[:120]}")]
+
+
+def _in_file_order(problems: list[Problem], files: list[str]) -> list[Problem]:
+    """Problems sorted as the files are read (model, vocabulary, role files by name), then by line."""
+    order = {name: position for position, name in enumerate([MODEL_FILE, *VOCABULARY_FILES, *files])}
+    return sorted(problems, key=lambda p: (order.get(p.file, len(order)), p.file, p.line))
+
+
+def _check(directory: Path, reader: _Reader) -> tuple[Policy | None, list[Problem]]:
     for name in (MODEL_FILE, *VOCABULARY_FILES):
         if not (directory / name).is_file():
             reader.problem(name, 0, "missing")
@@ -445,7 +503,7 @@ def check_policy_dir(directory: str | Path) -> tuple[Policy | None, list[Problem
         for name in files:
             reader.casbin_loads(name)
     if reader.problems:
-        return None, reader.problems
+        return None, _in_file_order(reader.problems, files)
     policy = Policy(roles, type_levels, actions, directory, _digest(directory, [MODEL_FILE, *VOCABULARY_FILES, *files]),
                     time.time(), _compile(roles))
     return policy, []

@@ -19,9 +19,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, select, text, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from authz.domain.errors import ConcurrentWrite
+from authz.domain.errors import ConcurrentWrite, Unavailable
 from authz.domain.model import BindingRow, Change, Put, Remove, Row
 from authz.domain.operations import WriteRecord
 
@@ -118,6 +118,25 @@ def create_storage_engine(url: str) -> Engine:
     return engine
 
 
+def _first_line(error: BaseException) -> str:
+    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return (lines[0] if lines else type(error).__name__)[:200]
+
+
+@contextmanager
+def _reachable(what: str) -> Iterator[None]:
+    """Turns "the database cannot be reached" (no connection, one lost, the server shutting
+    down) into Unavailable; other database errors pass through."""
+    try:
+        yield
+    except DBAPIError as error:
+        if _is_conflict(error):
+            raise
+        if error.connection_invalidated or isinstance(error, (OperationalError, InterfaceError)):
+            raise Unavailable(f"database unreachable; {what} ({_first_line(error)})") from error
+        raise
+
+
 def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
@@ -163,7 +182,7 @@ class SqlStorage:
         operations = codec.encode(record.operations)
         committed_at = record.committed_at or time.time()
         try:
-            with self._write() as connection:
+            with _reachable("the write is not acknowledged, retry"), self._write() as connection:
                 stored = connection.execute(_ADVANCE).scalar_one()
                 if stored != revision:
                     raise ConcurrentWrite(
@@ -209,7 +228,7 @@ class SqlStorage:
     # Reads.
 
     def load(self, sink: Callable[[Iterable[Row]], None]) -> int:
-        with self._engine.connect() as connection:
+        with _reachable("cannot load the stored state"), self._engine.connect() as connection:
             if not self._sqlite:
                 connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             with connection.begin():
@@ -236,7 +255,7 @@ class SqlStorage:
         return revision
 
     def revision(self) -> int:
-        with self._engine.connect() as connection:
+        with _reachable("cannot read the revision"), self._engine.connect() as connection:
             return connection.execute(_CURRENT).scalar_one()
 
     def list_role_bindings(self, limit: int, after_id: str | None) -> list[BindingRow]:
@@ -247,7 +266,7 @@ class SqlStorage:
         query = mapping.select.order_by(table.c.id).limit(limit)
         if after_id:
             query = query.where(table.c.id > after_id)
-        with self._engine.connect() as connection:
+        with _reachable("cannot list bindings"), self._engine.connect() as connection:
             return [cast(BindingRow, mapping.build(values)) for values in connection.execute(query)]
 
     def read_changes(self, after: int, limit: int) -> list[WriteRecord]:

@@ -139,6 +139,8 @@ def test_reload_refuses_to_drop_a_role_in_use_unless_forced(server, policy_dir):
         assert outcome.removed_bindings == 1 and "removed 1 bindings" in outcome.message
         after = client.check("user:f", "read", "pipeline/x", project="recs")
         assert not after.allowed and after.revision == outcome.revision
+    # The bindings a forced reload removes are counted as the writes they are.
+    assert 'authz_write_operations_total{operation="delete_role_binding"} 1.0' in scrape(server)
 
 
 def test_file_changes_and_sighup_reload(tmp_path, policy_dir):
@@ -254,3 +256,38 @@ def test_explain_through_a_team_and_through_inheritance(server):
                             capture_output=True, text=True, timeout=60)
     assert denied.returncode == 1
     assert "closest   has project_viewer on project:recs through team:ds; allows read on model" in denied.stdout
+
+
+def test_the_watcher_notices_a_fixed_test_suite(tmp_path, policy_dir):
+    """A candidate rejected for a failing assertion is accepted once only the test file is
+    fixed: the watcher hashes everything validation reads, tests/ included."""
+    server = start(tmp_path, policy_dir, poll="0.2")
+    suite = policy_dir / "tests" / "project_roles.yaml"
+    failing = "  - {subject: user:viewer, action: read, resource: artifact_version/a, project: recs, expect: allow}\n"
+    try:
+        roles = policy_dir / "roles.csv"
+        roles.write_text(roles.read_text().replace("p, project_viewer, project, artifact_version, *, read\n", ""))
+        deadline = time.monotonic() + 15
+        while "policy reload (watch) rejected" not in server.log():
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.1)
+        assert failing in suite.read_text()
+        suite.write_text(suite.read_text().replace(failing, failing.replace("allow", "deny")))
+        while "policy reload (watch) accepted" not in server.log():
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.1)
+    finally:
+        server.stop()
+
+
+def test_serve_refuses_a_policy_whose_suites_fail_as_a_reload_would(tmp_path, policy_dir):
+    roles = policy_dir / "roles.csv"
+    roles.write_text(roles.read_text().replace("p, project_viewer, project, artifact_version, *, read\n", ""))
+    done = subprocess.run([sys.executable, "-m", "authz.cli", "serve", "--database-url",
+                           f"sqlite:///{tmp_path / 'a.db'}", "--policies", str(policy_dir), "--grpc-address",
+                           "127.0.0.1:0", "--metrics-address", ""], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"authz serve: the policy in {policy_dir} cannot be served: 1 policy test assertion(s) "
+                           "fail under the candidate: tests/project_roles.yaml:")

@@ -66,6 +66,27 @@ def test_every_problem_is_reported_with_file_line_and_suggestion(candidate):
     assert len(found) == 6
 
 
+def test_problems_come_in_file_order_and_a_misspelled_level_is_no_duplicate(candidate):
+    lines = len((candidate / "roles.csv").read_text().splitlines())
+    append(candidate, "roles.csv", "p, project_viewer, project, pipline, *, read\n")
+    (candidate / "custom.csv").write_text("p, model_reviewer, project, model, *, promote\n"
+                                          "p, model_reviewer, projct, model, *, promote\n"
+                                          "g, model_reviewer, projct_viewer, *\n")
+    assert problems_of(candidate) == [
+        "custom.csv:2: unknown level 'projct' (did you mean 'project'?)",
+        "custom.csv:3: role 'model_reviewer' extends 'projct_viewer', which does not exist "
+        "(did you mean 'project_viewer'?)",
+        f"roles.csv:{lines + 1}: unknown resource type 'pipline' (did you mean 'pipeline'?)",
+    ]
+
+
+def test_unreadable_policy_files_are_problems_not_errors(candidate):
+    (candidate / "broken.csv").write_bytes(b"p, \xff\xfe, project, model, *, read\n")
+    (candidate / "folder.csv").mkdir()
+    found = problems_of(candidate)
+    assert found and all("cannot read it" in p for p in found), found
+
+
 def test_base_role_problems(candidate):
     append(candidate, "custom.csv", "\n".join([
         "p, reviewer, project, model, *, promote",
