@@ -47,6 +47,9 @@ class Settings:
     max_revision_wait_seconds: float = _setting(10.0, "longest wait for at_least_revision when a call has no deadline")
     shutdown_grace_seconds: float = _setting(10.0, "how long SIGTERM waits for calls in flight")
     log_level: str = _setting("INFO", "DEBUG, INFO, WARNING or ERROR")
+    tokens_file: str = _setting(
+        "", "file of named tokens with scopes (check, integration, admin), hashes only; re-read when it changes"
+    )
 
     @classmethod
     def env_name(cls, name: str) -> str:
