@@ -133,6 +133,15 @@ class Client:
     def delete_role_binding(self, id: str) -> dir_pb.WriteResponse:
         return self._call(self.directory.DeleteRoleBinding, dir_pb.DeleteRoleBindingRequest(id=id))
 
+    def list_role_bindings(
+        self, *, subject: str = "", page_size: int = 0, page_token: str = "", **where
+    ) -> dir_pb.ListRoleBindingsResponse:
+        """One page of bindings of `subject` and/or on exactly the node `where` names."""
+        request = dir_pb.ListRoleBindingsRequest(subject=subject, page_size=page_size, page_token=page_token)
+        if any(where.values()):
+            request.scope.CopyFrom(scope(**where))
+        return self._call(self.directory.ListRoleBindings, request)
+
     def set_resource_membership(
         self, subject: str, resource: str, actions: Sequence[str], *, actor: str = "", on_behalf_of: str = "",
         **where,
