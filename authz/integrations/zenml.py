@@ -48,8 +48,11 @@ MAX_DELETE = 10_000
 WORKSPACE_TYPES = frozenset({
     "flavor", "secret", "service_connector", "stack", "stack_component", "tag", "service_account", "project",
 })
-# Short reconnect backoff: the channel itself comes back within a fraction of a second too.
+# Short reconnect backoff, so the channel itself comes back within a second; and a subchannel
+# pool of its own, so the fresh channel built after an UNAVAILABLE connects at once instead of
+# sharing the process-wide subchannel that is still waiting out its backoff.
 CHANNEL_OPTIONS = (
+    ("grpc.use_local_subchannel_pool", 1),
     ("grpc.initial_reconnect_backoff_ms", 100),
     ("grpc.min_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 1000),
