@@ -131,7 +131,8 @@ class Settings:
 
 def _read_token(path: str) -> str:
     try:
-        token = open(path).read().strip()  # noqa: SIM115 -- read once
+        with open(path) as handle:
+            token = handle.read().strip()
     except OSError as error:
         raise ConfigurationError(f"{ENV_PREFIX}TOKEN_FILE {path!r} cannot be read: {error.strerror}") from None
     if not token:
