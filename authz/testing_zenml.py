@@ -113,10 +113,12 @@ class ZenMLServer:
     """One ZenML server process. `rbac_env` holds the plug-in's AUTHZ_ZENML_* settings; without
     it the server runs with RBAC off."""
 
-    def __init__(self, venv: Path, workdir: Path, rbac_env: dict[str, str] | None = None) -> None:
+    def __init__(self, venv: Path, workdir: Path, rbac_env: dict[str, str] | None = None,
+                 rbac_source: str = "authz.integrations.zenml.AuthzRBAC") -> None:
         self.venv = venv
         self.workdir = workdir
         self.rbac_env = rbac_env
+        self.rbac_source = rbac_source
         self.port = 0
         self.process: subprocess.Popen | None = None
         self.log_path = workdir / "zenml.log"
@@ -144,7 +146,7 @@ class ZenMLServer:
             "AUTO_OPEN_DASHBOARD": "false",
         })
         if self.rbac_env is not None:
-            env["ZENML_SERVER_RBAC_IMPLEMENTATION_SOURCE"] = "authz.integrations.zenml.AuthzRBAC"
+            env["ZENML_SERVER_RBAC_IMPLEMENTATION_SOURCE"] = self.rbac_source
             env.update(self.rbac_env)
         return env
 

@@ -339,6 +339,19 @@ def test_with_the_sidecar_stopped_zenml_answers_5xx_and_the_first_request_after_
     print(f"first read after the sidecar restarted: {elapsed * 1000:.0f} ms")
 
 
+def test_what_the_open_source_server_does_not_ask_rbac_about(world):
+    """The README's list: if a ZenML upgrade starts asking, these fail and the README changes."""
+    _, bob = world.user(name("bob"))
+    carol_id, _ = world.user(name("carol"))
+    # User management: a user with no binding at all creates a user.
+    created = world.call("POST", "/users", bob, json_body={
+        "name": name("made-by-bob"), "full_name": "x", "password": PASSWORD, "is_admin": False, "active": True})
+    assert created.status == 200, created
+    # Projects cannot be shared through the membership endpoint.
+    assert world.share("project", world.project, ["read"], user_id=carol_id).status == 404
+    assert world.shares(subject=f"user:{carol_id}") == []
+
+
 def test_the_plugin_names_a_missing_setting_at_zenml_start(world, tmp_path):
     broken = ZenMLServer(world.zenml.venv, tmp_path / "zenml", {"AUTHZ_ZENML_ADDRESS": "127.0.0.1:1"})
     with pytest.raises(ZenMLUnavailable) as caught:
