@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -133,6 +134,40 @@ def test_sharing_takes_exactly_one_subject(sidecar):
             plug.update_resource_membership(sharer, resource, ["read"], **who)
     with pytest.raises(KeyError):
         plug.update_resource_membership(sharer, resource, ["read"], team_id="no-such-team")
+
+
+def test_many_threads_share_one_plugin(sidecar):
+    server, _ = sidecar
+    plug = rbac(sidecar)
+    projects = [uuid.uuid4() for _ in range(5)]
+    user = User(uuid.uuid4())
+    with server.client() as admin:
+        for project in projects:
+            admin.create_project(str(project), "w")  # some known already: ALREADY_EXISTS is success
+        admin.create_role_binding(f"user:{user.id}", "workspace_viewer", workspace="w")
+    fresh = [uuid.uuid4() for _ in range(5)]
+    errors: list[BaseException] = []
+
+    def work(seed: int) -> None:
+        try:
+            for i in range(20):
+                project = (projects + fresh)[(seed + i) % 10]
+                resource = Resource("pipeline", uuid.uuid4(), project)
+                assert plug.check_permissions(user, {resource}, "read") == {resource: True}
+                assert plug.list_allowed_resource_ids(user, Resource("model", None, project), "read") == (True, [])
+        except BaseException as error:  # noqa: BLE001 -- reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert {str(p) for p in projects + fresh} <= plug._projects
+    with server.client() as admin:
+        for project in fresh:
+            assert admin.check(f"user:{user.id}", "read", "pipeline/x", project=str(project)).allowed
 
 
 def test_deleting_an_unknown_project_is_success_and_a_service_account_goes_with_its_grants(sidecar):
