@@ -132,6 +132,7 @@ class ZenMLServer:
         env = {name: os.environ[name] for name in keep if name in os.environ}
         env.update({
             "PYTHONPATH": str(REPO),  # this checkout's plug-in, not the one installed with the venv
+            "PYTHONDONTWRITEBYTECODE": "1",  # and leave no __pycache__ in the checkout
             "ZENML_SERVER": "true",
             "ZENML_CONFIG_PATH": str(self.workdir / "config"),
             "ZENML_STORE_URL": f"sqlite:///{self.workdir / 'zenml.db'}",
