@@ -10,7 +10,7 @@ from dataclasses import fields
 
 import grpc
 
-from authz import access_cli, policy_cli
+from authz import access_cli, policy_cli, token_cli
 from authz.config import Settings
 
 CLIENT_SETTINGS = ("grpc_address", "database_url", "admin_token_file")
@@ -44,6 +44,7 @@ def _client(args: argparse.Namespace):
 def _serve(args: argparse.Namespace) -> int:
     from authz.domain.errors import PolicyError
     from authz.server import serve
+    from authz.token_file import TokenFileError
 
     settings = _settings(args)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -52,6 +53,9 @@ def _serve(args: argparse.Namespace) -> int:
         asyncio.run(serve(settings))
     except PolicyError as error:
         print(f"authz serve: {error.reason}", file=sys.stderr)
+        return 2
+    except TokenFileError as error:
+        print(f"authz serve: {error}", file=sys.stderr)
         return 2
     return 0
 
@@ -150,6 +154,7 @@ def parser() -> argparse.ArgumentParser:
         _client_settings(client_command)
     policy_cli.add_commands(commands, _client_settings, _with_client)
     access_cli.add_commands(commands, _client_settings, _with_client)
+    token_cli.add_commands(commands)
     return root
 
 

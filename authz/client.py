@@ -133,14 +133,45 @@ class Client:
     def delete_role_binding(self, id: str) -> dir_pb.WriteResponse:
         return self._call(self.directory.DeleteRoleBinding, dir_pb.DeleteRoleBindingRequest(id=id))
 
+    def list_role_bindings(
+        self, *, subject: str = "", page_size: int = 0, page_token: str = "", **where
+    ) -> dir_pb.ListRoleBindingsResponse:
+        """One page of bindings of `subject` and/or on exactly the node `where` names."""
+        request = dir_pb.ListRoleBindingsRequest(subject=subject, page_size=page_size, page_token=page_token)
+        if any(where.values()):
+            request.scope.CopyFrom(scope(**where))
+        return self._call(self.directory.ListRoleBindings, request)
+
     def set_resource_membership(
-        self, subject: str, resource: str, actions: Sequence[str], *, actor: str = "", **where
+        self, subject: str, resource: str, actions: Sequence[str], *, actor: str = "", on_behalf_of: str = "",
+        **where,
     ) -> dir_pb.WriteResponse:
         request = dir_pb.SetResourceMembershipRequest(
             subject=subject, resource=parse_resource(resource), scope=scope(**where), actions=list(actions),
-            actor=actor,
+            actor=actor, on_behalf_of=on_behalf_of,
         )
         return self._call(self.directory.SetResourceMembership, request)
+
+    def list_resource_shares(
+        self, *, resource: str = "", subject: str = "", page_size: int = 0, page_token: str = "", **where
+    ) -> dir_pb.ListResourceSharesResponse:
+        """One page of the stored shares; `where` (project=, workspace=, organization=) names a node."""
+        request = dir_pb.ListResourceSharesRequest(subject=subject, page_size=page_size, page_token=page_token)
+        if resource:
+            request.resource.CopyFrom(parse_resource(resource))
+        if any(where.values()):
+            request.scope.CopyFrom(scope(**where))
+        return self._call(self.directory.ListResourceShares, request)
+
+    def all_resource_shares(self, **filters) -> list:
+        """Every share matching `filters` (as list_resource_shares), following the pages."""
+        shares, token = [], ""
+        while True:
+            page = self.list_resource_shares(page_token=token, **filters)
+            shares.extend(page.shares)
+            token = page.next_page_token
+            if not token:
+                return shares
 
     def import_operations(self, operations: Sequence[ops.Operation]) -> dir_pb.ImportResponse:
         request = dir_pb.ImportRequest(operations=[operation_to_proto(op) for op in operations])

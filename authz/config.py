@@ -50,6 +50,9 @@ class Settings:
     database_probe_seconds: float = _setting(
         5.0, "how often to read the database's revision for authz_database_up and the replica lag (0 disables)"
     )
+    tokens_file: str = _setting(
+        "", "file of named tokens with scopes (check, integration, admin), hashes only; re-read when it changes"
+    )
 
     @classmethod
     def env_name(cls, name: str) -> str:

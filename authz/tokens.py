@@ -1,4 +1,4 @@
-"""Finding (or creating) the admin token and the optional check token."""
+"""Finding (or creating) the admin token, the optional check token and the tokens file."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 from authz.api.interceptors.auth import Tokens
 from authz.config import Settings
+from authz.token_file import TokenFile
 
 log = logging.getLogger(__name__)
 ENV_TOKEN = "AUTHZ_ADMIN_TOKEN"
@@ -46,4 +47,5 @@ def server_tokens(settings: Settings) -> Tokens:
     admin = admin_token(settings, create=True)
     assert admin is not None
     check = _read(Path(settings.check_token_file)) if settings.check_token_file else None
-    return Tokens(admin=admin, check=check)
+    named = TokenFile(Path(settings.tokens_file)) if settings.tokens_file else None  # TokenFileError
+    return Tokens(admin=admin, check=check, file=named)

@@ -75,7 +75,9 @@ def create_role_binding(m: dir_pb.CreateRoleBindingRequest) -> ops.CreateRoleBin
 
 
 def set_resource_membership(m: dir_pb.SetResourceMembershipRequest) -> ops.SetResourceMembership:
-    return ops.SetResourceMembership(m.subject, _resource(m), _scope(m), tuple(m.actions), m.actor)  # type: ignore[arg-type]
+    return ops.SetResourceMembership(
+        m.subject, _resource(m), _scope(m), tuple(m.actions), m.actor, m.on_behalf_of  # type: ignore[arg-type]
+    )
 
 
 def delete_resources(m: dir_pb.DeleteResourcesRequest) -> ops.DeleteResources:
@@ -121,6 +123,7 @@ def _operation_fields(operation: ops.Operation) -> dict:
             "scope": scope_to_proto(operation.scope),
             "actions": list(operation.actions),
             "actor": operation.actor,
+            "on_behalf_of": operation.on_behalf_of,
         }
     if isinstance(operation, ops.DeleteResources):
         return {

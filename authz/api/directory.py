@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 
 from authz._gen.authz.v1 import directory_pb2 as pb
 from authz._gen.authz.v1 import directory_pb2_grpc as pb_grpc
 from authz.domain import operations as ops
 from authz.domain.errors import InvalidArgument
-from authz.domain.validation import ID_PATTERN, check_subject
+from authz.domain.validation import ID_PATTERN, check_id, check_name, check_subject
+from authz.engine.index import share_sort_key
 from authz.engine.scope import scope_of
 
 from . import access, callinfo, convert
@@ -33,6 +35,22 @@ def _after_id(token: str) -> str | None:
     if not ID_PATTERN.fullmatch(value):
         raise InvalidArgument("is not a token this server issued", "page_token")
     return value
+
+
+def _share_page_token(key: tuple[str, ...]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode()
+
+
+def _after_share(token: str) -> tuple[str, ...] | None:
+    if not token:
+        return None
+    try:
+        value = json.loads(base64.urlsafe_b64decode(token.encode()).decode())
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        value = None
+    if not (isinstance(value, list) and len(value) == 5 and all(isinstance(part, str) for part in value)):
+        raise InvalidArgument("is not a token this server issued", "page_token")
+    return tuple(value)
 
 
 class DirectoryServicer(pb_grpc.DirectoryServiceServicer):
@@ -136,3 +154,34 @@ class DirectoryServicer(pb_grpc.DirectoryServiceServicer):
 
     async def ListSubjectAccess(self, request, context):
         return await access.list_subject_access(self.backend, request, context)
+
+    async def ListResourceShares(self, request, context):
+        authorizer = self.backend.authorizer
+        limits = self.backend.limits
+        page_size = request.page_size or DEFAULT_PAGE_SIZE
+        limits.check_count(page_size, limits.max_page_size, "page_size", "shares asked for")
+        subject = request.subject or None
+        if subject:
+            check_subject(subject, "subject")
+        resource_type = resource_id = None
+        if request.HasField("resource"):
+            if request.resource.id and not request.resource.type:
+                raise InvalidArgument("needs resource.type too", "resource.id")
+            if request.resource.type:
+                resource_type = check_name(request.resource.type, "resource.type", "resource type")
+            if request.resource.id:
+                resource_id = check_id(request.resource.id, "resource.id")
+        node = None
+        if request.HasField("scope"):
+            node, chain = authorizer.resolve(convert.scope_from_proto(request.scope))
+            if chain is None:
+                return pb.ListResourceSharesResponse(revision=authorizer.revision)
+        after = _after_share(request.page_token)
+        index = authorizer.index
+        rows = index.shares_page(subject, node, resource_type, resource_id, page_size + 1, after)
+        page = rows[:page_size]
+        return pb.ListResourceSharesResponse(
+            shares=[convert.share_to_proto(row, scope_of(index, row.node)) for row in page],
+            next_page_token=_share_page_token(share_sort_key(page[-1])) if len(rows) > page_size else "",
+            revision=authorizer.revision,
+        )

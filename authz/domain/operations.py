@@ -87,6 +87,8 @@ class SetResourceMembership:
     scope: Scope
     actions: tuple[str, ...]
     actor: str = ""
+    # Who the caller shares on behalf of: recorded in the change table, never checked.
+    on_behalf_of: str = ""
 
 
 @dataclass(frozen=True, slots=True)

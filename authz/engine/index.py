@@ -35,6 +35,11 @@ from authz.domain.model import (
 
 ShareKey = tuple[Node, str, str]  # (node, resource type, resource id)
 
+
+def share_sort_key(row: ShareRow) -> tuple[str, str, str, str, str]:
+    """The order ListResourceShares pages in."""
+    return (row.node.kind, row.node.id, row.resource_type, row.resource_id, row.subject)
+
 _intern = sys.intern
 
 
@@ -199,6 +204,44 @@ class Index:
             raise ValueError("give a subject or a node; all bindings are listed by storage")
         chosen = heapq.nsmallest(limit, ids if not after_id else (i for i in ids if i > after_id))
         return [self.bindings[binding_id] for binding_id in chosen]
+
+    def shares_page(
+        self, subject: str | None, node: Node | None, resource_type: str | None, resource_id: str | None,
+        limit: int, after: tuple[str, ...] | None,
+    ) -> list[ShareRow]:
+        """Up to `limit` shares matching every filter given, ordered by (node kind, node id,
+        resource type, resource id, subject), after the key `after`. The candidates come from the
+        narrowest index the filters allow; only they are sorted."""
+        if limit <= 0:
+            return []
+        if node is not None and resource_type is not None and resource_id is not None:
+            key = (node, resource_type, resource_id)
+            keys: Iterable[ShareKey] = (key,) if key in self.shares else ()
+        elif subject is not None:
+            keys = self.shares_by_subject.get(subject, ())
+        elif node is not None:
+            keys = self.shares_by_node.get(node, ())
+        else:
+            keys = self.shares.keys()
+        rows = []
+        for key in keys:
+            share_node, share_type, share_id = key
+            if node is not None and share_node != node:
+                continue
+            if resource_type is not None and share_type != resource_type:
+                continue
+            if resource_id is not None and share_id != resource_id:
+                continue
+            by_subject = self.shares.get(key, {})
+            if subject is None:
+                chosen: Iterable[ShareRow] = by_subject.values()
+            else:
+                chosen = (by_subject[subject],) if subject in by_subject else ()
+            for row in chosen:
+                sort_key = share_sort_key(row)
+                if after is None or sort_key > after:
+                    rows.append((sort_key, row))
+        return [row for _, row in heapq.nsmallest(limit, rows, key=lambda pair: pair[0])]
 
     def roles_of(self, subject: str, node: Node) -> dict[str, str] | None:
         """The subject's roles bound on exactly `node`, role -> binding id (None for none)."""

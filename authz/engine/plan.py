@@ -290,6 +290,8 @@ class Planner:
         )
         if op.actor:
             check_subject(op.actor, "actor")
+        if op.on_behalf_of:
+            check_subject(op.on_behalf_of, "on_behalf_of")
         node = self._known_node(op.scope)
         level = self.policy.type_levels.get(resource.type)
         if level is not None and level != node.kind:

@@ -165,8 +165,8 @@ def test_check_token_and_change_table_records_the_token_name(tmp_path):
             assert code == CODE.UNAUTHENTICATED
             assert not checker.check("user:a", "read", "model/m", project="p").allowed
             assert not admin.check("user:a", "read", "model/m", project="p").allowed
-            code, _ = status(checker.create_organization, "o")
-            assert code == CODE.UNAUTHENTICATED
+            code, details = status(checker.create_organization, "o")
+            assert code == CODE.PERMISSION_DENIED and "needs scope 'admin'; token 'check' has scope 'check'" in details
             admin._call(admin.directory.CreateOrganization, dir_pb.CreateOrganizationRequest(id="o"))
             response = admin.authorization.Check(
                 authz_pb.CheckRequest(subject="user:a", action="read", resource={"type": "x"},

@@ -14,6 +14,9 @@ FORBIDDEN = {
     "engine": {"grpc", "sqlalchemy", "google", "authz.storage", "authz.api", "authz._gen"},
     "api": {"sqlalchemy", "casbin", "authz.storage.sql"},
     "storage": {"grpc", "casbin", "google", "authz.engine", "authz.api"},
+    # Plug-ins run inside other servers: grpc, protobuf and the generated stubs only.
+    "integrations": {"sqlalchemy", "alembic", "casbin", "yaml", "prometheus_client", "authz.engine",
+                     "authz.storage", "authz.api", "authz.core", "authz.config", "authz.client"},
 }
 
 

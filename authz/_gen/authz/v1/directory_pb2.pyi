@@ -138,18 +138,44 @@ class ListRoleBindingsResponse(_message.Message):
     def __init__(self, bindings: _Optional[_Iterable[_Union[_common_pb2.RoleBinding, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., revision: _Optional[int] = ...) -> None: ...
 
 class SetResourceMembershipRequest(_message.Message):
-    __slots__ = ("subject", "resource", "scope", "actions", "actor")
+    __slots__ = ("subject", "resource", "scope", "actions", "actor", "on_behalf_of")
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_FIELD_NUMBER: _ClassVar[int]
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     ACTIONS_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
+    ON_BEHALF_OF_FIELD_NUMBER: _ClassVar[int]
     subject: str
     resource: _common_pb2.Resource
     scope: _common_pb2.Scope
     actions: _containers.RepeatedScalarFieldContainer[str]
     actor: str
-    def __init__(self, subject: _Optional[str] = ..., resource: _Optional[_Union[_common_pb2.Resource, _Mapping]] = ..., scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., actions: _Optional[_Iterable[str]] = ..., actor: _Optional[str] = ...) -> None: ...
+    on_behalf_of: str
+    def __init__(self, subject: _Optional[str] = ..., resource: _Optional[_Union[_common_pb2.Resource, _Mapping]] = ..., scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., actions: _Optional[_Iterable[str]] = ..., actor: _Optional[str] = ..., on_behalf_of: _Optional[str] = ...) -> None: ...
+
+class ListResourceSharesRequest(_message.Message):
+    __slots__ = ("resource", "subject", "scope", "page_size", "page_token")
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    resource: _common_pb2.Resource
+    subject: str
+    scope: _common_pb2.Scope
+    page_size: int
+    page_token: str
+    def __init__(self, resource: _Optional[_Union[_common_pb2.Resource, _Mapping]] = ..., subject: _Optional[str] = ..., scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListResourceSharesResponse(_message.Message):
+    __slots__ = ("shares", "next_page_token", "revision")
+    SHARES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    shares: _containers.RepeatedCompositeFieldContainer[_common_pb2.ResourceShare]
+    next_page_token: str
+    revision: int
+    def __init__(self, shares: _Optional[_Iterable[_Union[_common_pb2.ResourceShare, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., revision: _Optional[int] = ...) -> None: ...
 
 class ResourceRef(_message.Message):
     __slots__ = ("resource", "scope")

@@ -117,6 +117,11 @@ class DirectoryServiceStub:
                 request_serializer=authz_dot_v1_dot_directory__pb2.DeleteSubjectRequest.SerializeToString,
                 response_deserializer=authz_dot_v1_dot_directory__pb2.WriteResponse.FromString,
                 _registered_method=True)
+        self.ListResourceShares = channel.unary_unary(
+                '/authz.v1.DirectoryService/ListResourceShares',
+                request_serializer=authz_dot_v1_dot_directory__pb2.ListResourceSharesRequest.SerializeToString,
+                response_deserializer=authz_dot_v1_dot_directory__pb2.ListResourceSharesResponse.FromString,
+                _registered_method=True)
         self.Import = channel.unary_unary(
                 '/authz.v1.DirectoryService/Import',
                 request_serializer=authz_dot_v1_dot_directory__pb2.ImportRequest.SerializeToString,
@@ -231,6 +236,13 @@ class DirectoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListResourceShares(self, request, context):
+        """The stored shares, filtered by resource, subject and/or node, paged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Import(self, request, context):
         """Up to 10,000 writes, applied in order in one transaction.
         """
@@ -328,6 +340,11 @@ def add_DirectoryServiceServicer_to_server(servicer, server):
                     servicer.DeleteSubject,
                     request_deserializer=authz_dot_v1_dot_directory__pb2.DeleteSubjectRequest.FromString,
                     response_serializer=authz_dot_v1_dot_directory__pb2.WriteResponse.SerializeToString,
+            ),
+            'ListResourceShares': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListResourceShares,
+                    request_deserializer=authz_dot_v1_dot_directory__pb2.ListResourceSharesRequest.FromString,
+                    response_serializer=authz_dot_v1_dot_directory__pb2.ListResourceSharesResponse.SerializeToString,
             ),
             'Import': grpc.unary_unary_rpc_method_handler(
                     servicer.Import,
@@ -775,6 +792,33 @@ class DirectoryService:
             '/authz.v1.DirectoryService/DeleteSubject',
             authz_dot_v1_dot_directory__pb2.DeleteSubjectRequest.SerializeToString,
             authz_dot_v1_dot_directory__pb2.WriteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListResourceShares(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/authz.v1.DirectoryService/ListResourceShares',
+            authz_dot_v1_dot_directory__pb2.ListResourceSharesRequest.SerializeToString,
+            authz_dot_v1_dot_directory__pb2.ListResourceSharesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,119 @@
+"""Bearer tokens and their scopes.
+
+Every token has a name (written to the change table with each write it makes) and a scope:
+- `check`: AuthorizationService and DiagnosticsService.Echo (the floor checks are measured against);
+- `integration`: those, plus the DirectoryService calls a workspace server makes
+  (INTEGRATION_METHODS);
+- `admin`: everything.
+The token of AUTHZ_ADMIN_TOKEN / --admin-token-file is named `admin` with scope admin, the one
+of --check-token-file `check` with scope check; a tokens file (--tokens-file) adds named tokens.
+Checks are open while neither --check-token-file nor a tokens file is configured. Health,
+reflection, ListRoles and GetPolicy are open. A missing or unknown token is UNAUTHENTICATED; a
+known token outside its scope is PERMISSION_DENIED, naming the scope it lacks."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+import grpc
+
+from authz import token_file
+from authz.api import callinfo
+from authz.token_file import ADMIN, CHECK, INTEGRATION, TokenFile
+
+from . import Behavior, UnaryInterceptor
+
+CHECK_PREFIXES = ("/authz.v1.AuthorizationService/", "/authz.v1.DiagnosticsService/")
+ADMIN_PREFIXES = ("/authz.v1.DirectoryService/", "/authz.v1.PolicyService/")
+INTEGRATION_METHODS = frozenset(
+    f"/authz.v1.DirectoryService/{name}"
+    for name in (
+        "SetResourceMembership", "ListResourceShares", "CreateProject", "DeleteProject", "DeleteResources",
+        "DeleteSubject",
+    )
+)
+# PolicyService methods that only read.
+OPEN_METHODS = {"/authz.v1.PolicyService/ListRoles", "/authz.v1.PolicyService/GetPolicy"}
+
+
+@dataclass(frozen=True)
+class Tokens:
+    admin: str
+    check: str | None = None
+    file: TokenFile | None = None
+
+    @property
+    def checks_open(self) -> bool:
+        return self.check is None and self.file is None
+
+    def identify(self, presented: str) -> tuple[str, str] | None:
+        """(name, scope) of the presented token, or None when it is unknown."""
+        if not presented:
+            return None
+        found: tuple[str, str] | None = None
+        if hmac.compare_digest(presented.encode(), self.admin.encode()):
+            found = (ADMIN, ADMIN)
+        if self.check and hmac.compare_digest(presented.encode(), self.check.encode()):
+            found = found or (CHECK, CHECK)
+        if self.file is not None:
+            entry = self.file.find(token_file.digest(presented))
+            if entry is not None:
+                found = found or (entry.name, entry.scope)
+        return found
+
+    def name_of(self, presented: str) -> str | None:
+        identified = self.identify(presented)
+        return identified[0] if identified else None
+
+
+def _bearer(context) -> str:
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization":
+            scheme, _, token = value.partition(" ")
+            return token.strip() if scheme.lower() == "bearer" else ""
+    return ""
+
+
+def scope_needed(method: str, checks_open: bool) -> str | None:
+    """The least scope that may call `method`; None when the method is open."""
+    if method in INTEGRATION_METHODS:
+        return INTEGRATION
+    if method in OPEN_METHODS:
+        return None
+    if method.startswith(ADMIN_PREFIXES):
+        return ADMIN
+    if method.startswith(CHECK_PREFIXES):
+        return None if checks_open else CHECK
+    return None
+
+
+class AuthInterceptor(UnaryInterceptor):
+    def __init__(self, tokens: Tokens) -> None:
+        super().__init__()
+        self.tokens = tokens
+
+    def wrap(self, method: str, behavior: Behavior) -> Behavior:
+        needed = scope_needed(method, self.tokens.checks_open)
+        if needed is None:
+            return behavior
+        tokens = self.tokens
+        wanted = "the admin token" if needed == ADMIN else f"a token with scope {needed!r} (or the admin token)"
+
+        async def authenticated(request, context):
+            identified = tokens.identify(_bearer(context))
+            if identified is None:
+                await context.abort(
+                    grpc.StatusCode.UNAUTHENTICATED,
+                    f"{method} needs {wanted} as 'authorization: Bearer <token>' metadata",
+                )
+            name, scope = identified
+            if not token_file.includes(scope, needed):
+                await context.abort(
+                    grpc.StatusCode.PERMISSION_DENIED,
+                    f"{method} needs scope {needed!r}; token {name!r} has scope {scope!r}",
+                )
+            callinfo.caller.set(name)
+            return await behavior(request, context)
+
+        return authenticated

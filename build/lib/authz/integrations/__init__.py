@@ -1,0 +1,1 @@
+"""Plug-ins that let workspace servers ask the sidecar (see zenml.py)."""

@@ -1,0 +1,61 @@
+"""The examples of the README's "Use it from ZenML" section, run as written."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from authz.testing import Server
+
+pytestmark = pytest.mark.e2e
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def section() -> str:
+    text = README.read_text()
+    start = text.index("## Use it from ZenML")
+    return text[start:text.index("\n## ", start + 1)]
+
+
+def blocks(kind: str) -> list[str]:
+    return re.findall(rf"```{kind}\n(.*?)```", section(), re.S)
+
+
+def matches(expected: str, actual: str) -> bool:
+    pattern = "".join(".+?" if part == "…" else re.escape(part) for part in re.split("(…)", expected))
+    return re.fullmatch(pattern, actual, re.S) is not None
+
+
+def test_the_console_examples_print_what_the_readme_shows(tmp_path):
+    (example,) = blocks("console")
+    env = {k: v for k, v in os.environ.items() if k != "AUTHZ_TOKENS_FILE"}
+    runs = re.split(r"^\$ ", example, flags=re.M)[1:]
+    assert len(runs) == 2
+    for run in runs:
+        command, _, expected = run.partition("\n")
+        argv = command.split()
+        assert argv[0] == "authz"
+        done = subprocess.run([sys.executable, "-m", "authz.cli", *argv[1:]], cwd=tmp_path, env=env,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert matches(expected, done.stdout + done.stderr), (expected, done.stdout + done.stderr)
+
+
+def test_the_python_example_creates_the_nodes_and_the_first_admin(tmp_path):
+    (example,) = blocks("python")
+    server = Server(tmp_path, f"sqlite:///{tmp_path / 'a.db'}", env={"AUTHZ_ADMIN_TOKEN": "readme-admin"}).start()
+    try:
+        env = {**os.environ, "AUTHZ_GRPC_ADDRESS": server.address, "AUTHZ_ADMIN_TOKEN": "readme-admin"}
+        done = subprocess.run([sys.executable, "-c", example], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        subject = re.search(r'"(user:[0-9a-f-]{36})"', example).group(1)
+        with server.client() as client:
+            assert client.check(subject, "delete", "pipeline/p", workspace="zenml-prod").allowed
+            (binding,) = client.list_role_bindings(subject=subject).bindings
+            assert (binding.role, binding.scope.organization_id) == ("workspace_admin", "acme")
+    finally:
+        server.stop()
