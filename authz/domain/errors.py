@@ -62,3 +62,8 @@ class PolicyError(AuthzError):
 
 class Unavailable(AuthzError):
     """The server is starting or stopping."""
+
+
+class ConfigError(AuthzError):
+    """A setting, a file it names or the environment keeps a command from running. The message
+    names the setting and says what to do; the command line prints it as one line, exit 2."""

@@ -1,0 +1,42 @@
+"""What the servicers share: the Authorizer once the index has loaded, and the limits."""
+
+from __future__ import annotations
+
+from authz.core import Authorizer
+from authz.domain.errors import Unavailable
+
+from .limits import Limits
+
+
+class Backend:
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self._authorizer: Authorizer | None = None
+
+    def ready(self, authorizer: Authorizer) -> None:
+        self._authorizer = authorizer
+
+    @property
+    def authorizer(self) -> Authorizer:
+        authorizer = self._authorizer
+        if authorizer is None:
+            raise Unavailable("the index is still loading; retry shortly (the health service says when)")
+        return authorizer
+
+    @property
+    def revision(self) -> int:
+        """The revision the index is at; 0 while it loads."""
+        authorizer = self._authorizer
+        return 0 if authorizer is None else authorizer.revision
+
+    async def wait_for(self, revision: int, context) -> None:
+        """Honour `at_least_revision`, waiting at most until the call's deadline."""
+        authorizer = self.authorizer
+        if revision <= authorizer.revision:
+            return
+        remaining = context.time_remaining()
+        cap = self.limits.max_revision_wait_seconds
+        if remaining is not None:
+            # Give up just before the deadline, so that the answer still reaches the caller.
+            cap = min(cap, remaining - min(0.05, remaining / 10))
+        await authorizer.wait_for(revision, cap)

@@ -1,0 +1,141 @@
+"""Proto <-> domain conversion, in one place. The engine never sees a protobuf message."""
+
+from __future__ import annotations
+
+from authz._gen.authz.v1 import authorization_pb2 as authz_pb
+from authz._gen.authz.v1 import common_pb2 as common_pb
+from authz._gen.authz.v1 import directory_pb2 as dir_pb
+from authz._gen.authz.v1 import policy_pb2 as policy_pb
+from authz.domain import operations as ops
+from authz.domain.errors import InvalidArgument
+from authz.domain.model import BindingRow, Resource, Scope, ShareRow
+from authz.engine.explain import Decision
+
+
+def scope_from_proto(message: common_pb.Scope) -> Scope:
+    return Scope(message.organization_id, message.workspace_id, message.project_id)
+
+
+def scope_to_proto(scope: Scope) -> common_pb.Scope:
+    return common_pb.Scope(
+        organization_id=scope.organization_id, workspace_id=scope.workspace_id, project_id=scope.project_id
+    )
+
+
+def resource_from_proto(message: common_pb.Resource) -> Resource:
+    return Resource(message.type, message.id)
+
+
+def binding_to_proto(binding: BindingRow, scope: Scope) -> common_pb.RoleBinding:
+    return common_pb.RoleBinding(
+        id=binding.id,
+        subject=binding.subject,
+        role=binding.role,
+        scope=scope_to_proto(scope),
+        created_revision=binding.created_revision,
+    )
+
+
+def share_to_proto(share: ShareRow, scope: Scope) -> common_pb.ResourceShare:
+    return common_pb.ResourceShare(
+        subject=share.subject,
+        resource=common_pb.Resource(type=share.resource_type, id=share.resource_id),
+        scope=scope_to_proto(scope),
+        actions=sorted(share.actions),
+    )
+
+
+def explanation_to_proto(decision: Decision, scope_of) -> authz_pb.Explanation:
+    """`scope_of(node)` gives the full Scope of a node named in the decision."""
+    message = authz_pb.Explanation(
+        rule=decision.rule, text=decision.text, via_team=decision.via_team,
+        inherited_from=decision.inherited_from, closest_misses=decision.closest_misses,
+    )
+    if decision.policy_line is not None:
+        line = decision.policy_line
+        message.policy_line.CopyFrom(policy_pb.PolicyLine(file=line.file, line=line.line, text=line.text))
+    if decision.binding is not None:
+        message.binding.CopyFrom(binding_to_proto(decision.binding, scope_of(decision.binding.node)))
+    if decision.share is not None:
+        message.share.CopyFrom(share_to_proto(decision.share, scope_of(decision.share.node)))
+    return message
+
+
+def _scope(message, name: str = "scope") -> Scope | None:
+    return scope_from_proto(getattr(message, name)) if message.HasField(name) else None
+
+
+def _resource(message) -> Resource | None:
+    return resource_from_proto(message.resource) if message.HasField("resource") else None
+
+
+def create_role_binding(m: dir_pb.CreateRoleBindingRequest) -> ops.CreateRoleBinding:
+    return ops.CreateRoleBinding(m.subject, m.role, _scope(m))  # type: ignore[arg-type]
+
+
+def set_resource_membership(m: dir_pb.SetResourceMembershipRequest) -> ops.SetResourceMembership:
+    return ops.SetResourceMembership(m.subject, _resource(m), _scope(m), tuple(m.actions), m.actor)  # type: ignore[arg-type]
+
+
+def delete_resources(m: dir_pb.DeleteResourcesRequest) -> ops.DeleteResources:
+    refs = tuple(ops.ResourceRef(_resource(ref), _scope(ref)) for ref in m.resources)  # type: ignore[arg-type]
+    return ops.DeleteResources(refs)
+
+
+# One converter per `Operation` oneof field; unary write RPCs use the same ones.
+OPERATION_FROM_PROTO = {
+    "create_organization": lambda m: ops.CreateOrganization(m.id, m.display_name),
+    "create_workspace": lambda m: ops.CreateWorkspace(m.id, m.organization_id, m.display_name),
+    "create_project": lambda m: ops.CreateProject(m.id, m.workspace_id, m.display_name),
+    "create_team": lambda m: ops.CreateTeam(m.id, m.organization_id, m.display_name),
+    "delete_organization": lambda m: ops.DeleteOrganization(m.id),
+    "delete_workspace": lambda m: ops.DeleteWorkspace(m.id),
+    "delete_project": lambda m: ops.DeleteProject(m.id),
+    "delete_team": lambda m: ops.DeleteTeam(m.id),
+    "add_team_member": lambda m: ops.AddTeamMember(m.team_id, m.subject),
+    "remove_team_member": lambda m: ops.RemoveTeamMember(m.team_id, m.subject),
+    "create_role_binding": create_role_binding,
+    "delete_role_binding": lambda m: ops.DeleteRoleBinding(m.id),
+    "set_resource_membership": set_resource_membership,
+    "delete_resources": delete_resources,
+    "delete_subject": lambda m: ops.DeleteSubject(m.subject),
+}
+
+
+def operation_from_proto(message: dir_pb.Operation, position: int) -> ops.Operation:
+    which = message.WhichOneof("operation")
+    if which is None:
+        raise InvalidArgument("names no operation", f"operations[{position}]")
+    return OPERATION_FROM_PROTO[which](getattr(message, which))
+
+
+def _operation_fields(operation: ops.Operation) -> dict:
+    """Keyword arguments of the proto message for one operation."""
+    if isinstance(operation, ops.CreateRoleBinding):
+        return {"subject": operation.subject, "role": operation.role, "scope": scope_to_proto(operation.scope)}
+    if isinstance(operation, ops.SetResourceMembership):
+        return {
+            "subject": operation.subject,
+            "resource": common_pb.Resource(type=operation.resource.type, id=operation.resource.id),
+            "scope": scope_to_proto(operation.scope),
+            "actions": list(operation.actions),
+            "actor": operation.actor,
+        }
+    if isinstance(operation, ops.DeleteResources):
+        return {
+            "resources": [
+                dir_pb.ResourceRef(
+                    resource=common_pb.Resource(type=ref.resource.type, id=ref.resource.id),
+                    scope=scope_to_proto(ref.scope),
+                )
+                for ref in operation.resources
+            ]
+        }
+    return {name: getattr(operation, name) for name in operation.__slots__}  # type: ignore[union-attr]
+
+
+def operation_to_proto(operation: ops.Operation) -> dir_pb.Operation:
+    """The `Operation` message for a domain operation (clients and tests build imports with it)."""
+    name = ops.OPERATION_NAMES[type(operation)]
+    request_type = dir_pb.Operation.DESCRIPTOR.fields_by_name[name].message_type._concrete_class
+    return dir_pb.Operation(**{name: request_type(**_operation_fields(operation))})

@@ -1,0 +1,138 @@
+"""DirectoryService: the hierarchy, teams, bindings and shares. Every write is one atomic
+Authorizer.write; the unary writes and Import share the same converters."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from authz import metrics
+from authz._gen.authz.v1 import directory_pb2 as pb
+from authz._gen.authz.v1 import directory_pb2_grpc as pb_grpc
+from authz.domain import operations as ops
+from authz.domain.errors import InvalidArgument
+from authz.domain.validation import ID_PATTERN, check_subject
+from authz.engine.scope import scope_of
+
+from . import callinfo, convert
+from .backend import Backend
+
+DEFAULT_PAGE_SIZE = 100
+
+
+def _page_token(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode()).decode()
+
+
+def _after_id(token: str) -> str | None:
+    if not token:
+        return None
+    try:
+        value = base64.urlsafe_b64decode(token.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        value = ""
+    if not ID_PATTERN.fullmatch(value):
+        raise InvalidArgument("is not a token this server issued", "page_token")
+    return value
+
+
+class DirectoryServicer(pb_grpc.DirectoryServiceServicer):
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    async def _write(self, operations: list[ops.Operation], field_prefix: str | None = None):
+        revision, recorded = await self.backend.authorizer.write(
+            operations, callinfo.caller.get(), callinfo.request_id.get(), field_prefix
+        )
+        for operation in recorded:
+            metrics.WRITES.labels(ops.OPERATION_NAMES[type(operation)]).inc()
+        return revision, recorded
+
+    async def _unary(self, name: str, request) -> pb.WriteResponse:
+        revision, _ = await self._write([convert.OPERATION_FROM_PROTO[name](request)])
+        return pb.WriteResponse(revision=revision)
+
+    async def CreateOrganization(self, request, context):
+        return await self._unary("create_organization", request)
+
+    async def CreateWorkspace(self, request, context):
+        return await self._unary("create_workspace", request)
+
+    async def CreateProject(self, request, context):
+        return await self._unary("create_project", request)
+
+    async def CreateTeam(self, request, context):
+        return await self._unary("create_team", request)
+
+    async def DeleteOrganization(self, request, context):
+        return await self._unary("delete_organization", request)
+
+    async def DeleteWorkspace(self, request, context):
+        return await self._unary("delete_workspace", request)
+
+    async def DeleteProject(self, request, context):
+        return await self._unary("delete_project", request)
+
+    async def DeleteTeam(self, request, context):
+        return await self._unary("delete_team", request)
+
+    async def AddTeamMember(self, request, context):
+        return await self._unary("add_team_member", request)
+
+    async def RemoveTeamMember(self, request, context):
+        return await self._unary("remove_team_member", request)
+
+    async def DeleteRoleBinding(self, request, context):
+        return await self._unary("delete_role_binding", request)
+
+    async def SetResourceMembership(self, request, context):
+        return await self._unary("set_resource_membership", request)
+
+    async def DeleteResources(self, request, context):
+        limits = self.backend.limits
+        limits.check_count(len(request.resources), limits.max_import_operations, "resources", "resources")
+        return await self._unary("delete_resources", request)
+
+    async def DeleteSubject(self, request, context):
+        return await self._unary("delete_subject", request)
+
+    async def CreateRoleBinding(self, request, context):
+        revision, recorded = await self._write([convert.create_role_binding(request)])
+        authorizer = self.backend.authorizer
+        binding = authorizer.index.bindings[recorded[0].id]  # type: ignore[union-attr]
+        return pb.CreateRoleBindingResponse(
+            binding=convert.binding_to_proto(binding, scope_of(authorizer.index, binding.node)), revision=revision
+        )
+
+    async def Import(self, request, context):
+        limits = self.backend.limits
+        limits.check_size(request)
+        count = len(request.operations)
+        limits.check_count(count, limits.max_import_operations, "operations", "operations")
+        operations = [convert.operation_from_proto(op, i) for i, op in enumerate(request.operations)]
+        revision, recorded = await self._write(operations, field_prefix="operations")
+        binding_ids = [op.id if isinstance(op, ops.CreateRoleBinding) else "" for op in recorded]
+        return pb.ImportResponse(revision=revision, binding_ids=binding_ids)
+
+    async def ListRoleBindings(self, request, context):
+        authorizer = self.backend.authorizer
+        limits = self.backend.limits
+        page_size = request.page_size or DEFAULT_PAGE_SIZE
+        limits.check_count(page_size, limits.max_page_size, "page_size", "bindings asked for")
+        subject = request.subject or None
+        if subject:
+            check_subject(subject, "subject")
+        node = None
+        if request.HasField("scope"):
+            node, chain = authorizer.resolve(convert.scope_from_proto(request.scope))
+            if chain is None:
+                return pb.ListRoleBindingsResponse(revision=authorizer.revision)
+        revision = authorizer.revision
+        rows = await authorizer.list_role_bindings(subject, node, page_size + 1, _after_id(request.page_token))
+        page = rows[:page_size]
+        index = authorizer.index
+        return pb.ListRoleBindingsResponse(
+            bindings=[convert.binding_to_proto(row, scope_of(index, row.node)) for row in page],
+            next_page_token=_page_token(page[-1].id) if len(rows) > page_size else "",
+            revision=revision,
+        )

@@ -1,0 +1,41 @@
+"""Takes the caller's `x-request-id` metadata (checked like an id) or makes one. The id goes into
+the change table and into INTERNAL error messages, so a caller can find the cause in the log.
+
+A made id is 32 hex digits: 16 drawn at random when the process starts, then a counter, so
+that it is unique without drawing randomness on every call."""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+from authz.api import callinfo
+from authz.domain.validation import ID_PATTERN
+
+from . import Behavior, UnaryInterceptor
+
+HEADER = "x-request-id"
+
+
+class RequestIdInterceptor(UnaryInterceptor):
+    def __init__(self) -> None:
+        self._prefix = os.urandom(8).hex()
+        self._counter = itertools.count(int.from_bytes(os.urandom(4), "big"))
+
+    def new_id(self) -> str:
+        return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFFFFFF:016x}"
+
+    def wrap(self, method: str, behavior: Behavior) -> Behavior:
+        new_id = self.new_id
+        set_id = callinfo.request_id.set
+
+        async def named(request, context):
+            given = ""
+            for key, value in context.invocation_metadata() or ():
+                if key == HEADER:
+                    given = value
+                    break
+            set_id(given if given and ID_PATTERN.fullmatch(given) else new_id())
+            return await behavior(request, context)
+
+        return named

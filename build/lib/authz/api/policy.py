@@ -1,0 +1,131 @@
+"""PolicyService: roles, custom roles, the active policy, reloads and what-if."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from authz._gen.authz.v1 import policy_pb2 as pb
+from authz._gen.authz.v1 import policy_pb2_grpc as pb_grpc
+from authz.domain import operations as ops
+from authz.domain.errors import FailedPrecondition, InvalidArgument, Unavailable
+from authz.engine.diff import Diff, diff_operations, diff_policy
+from authz.engine.policy import Role, check_policy_dir
+from authz.engine.scope import scope_of
+
+from . import callinfo, convert
+from .backend import Backend
+
+DEFAULT_EXAMPLES = 20
+MAX_EXAMPLES = 1000
+
+
+def _role_to_proto(role: Role, binding_count: int) -> pb.Role:
+    return pb.Role(
+        name=role.name,
+        level=role.level,
+        permissions=[pb.Permission(resource_type=p.resource_type, action=p.action) for p in role.permissions],
+        base_role=role.base_role,
+        custom=role.custom,
+        source=pb.PolicyLine(file=role.source.file, line=role.source.line, text=role.source.text),
+        binding_count=binding_count,
+    )
+
+
+def _permissions(request) -> tuple[ops.PermissionSpec, ...]:
+    return tuple(ops.PermissionSpec(p.resource_type, p.action) for p in request.permissions)
+
+
+class PolicyServicer(pb_grpc.PolicyServiceServicer):
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.reloader = None  # set by the server once the index has loaded
+
+    async def ListRoles(self, request, context) -> pb.ListRolesResponse:
+        authorizer = self.backend.authorizer
+        by_role = authorizer.index.bindings_by_role
+        roles = sorted(authorizer.policy.roles.values(), key=lambda r: (r.level, r.custom, r.name))
+        return pb.ListRolesResponse(roles=[_role_to_proto(role, len(by_role.get(role.name, ()))) for role in roles])
+
+    async def GetPolicy(self, request, context) -> pb.GetPolicyResponse:
+        authorizer = self.backend.authorizer
+        policy = authorizer.file_policy
+        return pb.GetPolicyResponse(
+            hash=policy.digest, loaded_at=policy.loaded_at, directory=str(policy.directory),
+            role_count=len(authorizer.policy.roles), custom_role_count=len(authorizer.policy.custom_roles),
+        )
+
+    async def _role_write(self, operation, name: str) -> pb.RoleWriteResponse:
+        authorizer = self.backend.authorizer
+        before = len(authorizer.index.bindings_by_role.get(name, ()))
+        revision, _ = await authorizer.write([operation], callinfo.caller.get(), callinfo.request_id.get())
+        removed = before - len(authorizer.index.bindings_by_role.get(name, ()))
+        return pb.RoleWriteResponse(revision=revision, removed_bindings=removed)
+
+    async def CreateRole(self, request, context):
+        operation = ops.CreateCustomRole(request.name, request.level, request.base_role, _permissions(request))
+        return await self._role_write(operation, request.name)
+
+    async def UpdateRole(self, request, context):
+        operation = ops.UpdateCustomRole(request.name, request.level, request.base_role, _permissions(request),
+                                         request.force)
+        return await self._role_write(operation, request.name)
+
+    async def DeleteRole(self, request, context):
+        return await self._role_write(ops.DeleteCustomRole(request.name, request.force), request.name)
+
+    async def Reload(self, request, context) -> pb.ReloadResponse:
+        if self.reloader is None:
+            raise Unavailable("the policy reloader is starting")
+        outcome = await self.reloader.reload(
+            request.force, "rpc", callinfo.caller.get(), callinfo.request_id.get()
+        )
+        return pb.ReloadResponse(changed=outcome.changed, hash=outcome.digest, revision=outcome.revision,
+                                 removed_bindings=outcome.removed_bindings, message=outcome.message)
+
+    async def DiffPolicy(self, request, context) -> pb.DiffPolicyResponse:
+        authorizer = self.backend.authorizer
+        examples = request.max_examples or DEFAULT_EXAMPLES
+        self.backend.limits.check_count(examples, MAX_EXAMPLES, "max_examples", "examples")
+        if bool(request.candidate_directory) == bool(request.operations):
+            raise InvalidArgument("give exactly one of candidate_directory and operations", "candidate_directory")
+        if request.candidate_directory:
+            directory = Path(request.candidate_directory)
+            if not directory.is_dir():
+                raise InvalidArgument(f"{str(directory)!r} is not a directory the server can read",
+                                      "candidate_directory")
+            candidate, problems = check_policy_dir(directory)
+            if candidate is None:
+                raise FailedPrecondition("the candidate policy is invalid: " + "; ".join(map(str, problems[:20])),
+                                         "candidate_directory")
+            diff = await authorizer.read_off_loop(_diff_with, authorizer, candidate)
+            digest = candidate.digest
+        else:
+            self.backend.limits.check_count(len(request.operations), self.backend.limits.max_import_operations,
+                                            "operations", "operations")
+            operations = [convert.operation_from_proto(op, i) for i, op in enumerate(request.operations)]
+            # On the event loop: it applies the operations to the index for a moment (bounded
+            # by the import limit), which a check on another thread could see.
+            diff = diff_operations(authorizer.index, authorizer.policy, operations)
+            digest = authorizer.file_policy.digest
+        return self._diff_to_proto(diff, examples, digest)
+
+    def _diff_to_proto(self, diff: Diff, examples: int, digest: str) -> pb.DiffPolicyResponse:
+        authorizer = self.backend.authorizer
+
+        def flips(items):
+            return [pb.Flip(subject=f.subject, resource_type=f.resource_type, resource_id=f.resource_id,
+                            action=f.action, scope=convert.scope_to_proto(scope_of(authorizer.index, f.node)))
+                    for f in items[:examples]]
+
+        return pb.DiffPolicyResponse(
+            gained_count=len(diff.gained), lost_count=len(diff.lost), gained=flips(diff.gained),
+            lost=flips(diff.lost),
+            roles_in_use=[pb.RoleInUse(role=r, binding_count=n, change=c) for r, n, c in diff.roles_in_use],
+            revision=authorizer.revision, hash=digest,
+        )
+
+
+def _diff_with(authorizer, candidate) -> Diff:
+    """The diff of making `candidate` (a policy of files) active, with the stored custom roles."""
+    effective = candidate.with_custom_roles(authorizer.index.custom_roles.values())
+    return diff_policy(authorizer.index, authorizer.policy, effective)

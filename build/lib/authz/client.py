@@ -1,0 +1,150 @@
+"""A small synchronous Python client, used by the CLI and the tests.
+
+    with Client("127.0.0.1:50051", token=admin_token) as client:
+        client.create_organization("acme")
+        client.check("user:ada", "read", "pipeline/p1", project="recommendations").allowed
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from authz._gen.authz.v1 import authorization_pb2 as authz_pb
+from authz._gen.authz.v1 import authorization_pb2_grpc as authz_grpc
+from authz._gen.authz.v1 import common_pb2 as common_pb
+from authz._gen.authz.v1 import directory_pb2 as dir_pb
+from authz._gen.authz.v1 import directory_pb2_grpc as dir_grpc
+from authz._gen.authz.v1 import policy_pb2 as policy_pb
+from authz._gen.authz.v1 import policy_pb2_grpc as policy_grpc
+from authz.api.convert import operation_to_proto
+from authz.domain import operations as ops
+
+
+def parse_resource(text: str) -> common_pb.Resource:
+    """"type" or "type/id" (ZenML's form without the project prefix)."""
+    rtype, _, rid = text.partition("/")
+    return common_pb.Resource(type=rtype, id=rid)
+
+
+def scope(project: str = "", workspace: str = "", organization: str = "") -> common_pb.Scope:
+    return common_pb.Scope(organization_id=organization, workspace_id=workspace, project_id=project)
+
+
+def check_request(
+    subject: str, action: str, resource: str, *, project: str = "", workspace: str = "", organization: str = "",
+    explain: bool = False, at_least_revision: int = 0,
+) -> authz_pb.CheckRequest:
+    return authz_pb.CheckRequest(
+        subject=subject, action=action, resource=parse_resource(resource),
+        scope=scope(project, workspace, organization), explain=explain, at_least_revision=at_least_revision,
+    )
+
+
+class Client:
+    def __init__(
+        self, address: str = "127.0.0.1:50051", token: str | None = None, *, tls_ca_file: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        if tls_ca_file:
+            with open(tls_ca_file, "rb") as handle:
+                credentials = grpc.ssl_channel_credentials(root_certificates=handle.read())
+            self.channel = grpc.secure_channel(address, credentials)
+        else:
+            self.channel = grpc.insecure_channel(address)
+        self.timeout = timeout
+        self.metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self.authorization = authz_grpc.AuthorizationServiceStub(self.channel)
+        self.directory = dir_grpc.DirectoryServiceStub(self.channel)
+        self.policy = policy_grpc.PolicyServiceStub(self.channel)
+        self.health = health_pb2_grpc.HealthStub(self.channel)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def _call(self, method, request):
+        return method(request, timeout=self.timeout, metadata=self.metadata)
+
+    def wait_until_serving(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                status = self.health.Check(health_pb2.HealthCheckRequest(), timeout=1.0).status
+                if status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError("the server did not report SERVING in time")
+            time.sleep(0.05)
+
+    # ---- decisions
+
+    def check(self, subject: str, action: str, resource: str, **where) -> authz_pb.CheckResponse:
+        return self._call(self.authorization.Check, check_request(subject, action, resource, **where))
+
+    def batch_check(self, checks: Iterable[authz_pb.CheckRequest]) -> authz_pb.BatchCheckResponse:
+        return self._call(self.authorization.BatchCheck, authz_pb.BatchCheckRequest(checks=list(checks)))
+
+    def list_allowed(
+        self, subject: str, action: str, resource_type: str, *, project: str = "", workspace: str = "",
+        organization: str = "", at_least_revision: int = 0,
+    ) -> authz_pb.ListAllowedResourcesResponse:
+        request = authz_pb.ListAllowedResourcesRequest(
+            subject=subject, action=action, resource_type=resource_type,
+            scope=scope(project, workspace, organization), at_least_revision=at_least_revision,
+        )
+        return self._call(self.authorization.ListAllowedResources, request)
+
+    # ---- writes
+
+    def create_organization(self, id: str, display_name: str = "") -> dir_pb.WriteResponse:
+        return self._call(self.directory.CreateOrganization, dir_pb.CreateOrganizationRequest(
+            id=id, display_name=display_name))
+
+    def create_workspace(self, id: str, organization_id: str, display_name: str = "") -> dir_pb.WriteResponse:
+        return self._call(self.directory.CreateWorkspace, dir_pb.CreateWorkspaceRequest(
+            id=id, organization_id=organization_id, display_name=display_name))
+
+    def create_project(self, id: str, workspace_id: str, display_name: str = "") -> dir_pb.WriteResponse:
+        return self._call(self.directory.CreateProject, dir_pb.CreateProjectRequest(
+            id=id, workspace_id=workspace_id, display_name=display_name))
+
+    def create_team(self, id: str, organization_id: str, display_name: str = "") -> dir_pb.WriteResponse:
+        return self._call(self.directory.CreateTeam, dir_pb.CreateTeamRequest(
+            id=id, organization_id=organization_id, display_name=display_name))
+
+    def add_team_member(self, team_id: str, subject: str) -> dir_pb.WriteResponse:
+        return self._call(self.directory.AddTeamMember, dir_pb.AddTeamMemberRequest(team_id=team_id, subject=subject))
+
+    def create_role_binding(self, subject: str, role: str, **where) -> dir_pb.CreateRoleBindingResponse:
+        request = dir_pb.CreateRoleBindingRequest(subject=subject, role=role, scope=scope(**where))
+        return self._call(self.directory.CreateRoleBinding, request)
+
+    def delete_role_binding(self, id: str) -> dir_pb.WriteResponse:
+        return self._call(self.directory.DeleteRoleBinding, dir_pb.DeleteRoleBindingRequest(id=id))
+
+    def set_resource_membership(
+        self, subject: str, resource: str, actions: Sequence[str], *, actor: str = "", **where
+    ) -> dir_pb.WriteResponse:
+        request = dir_pb.SetResourceMembershipRequest(
+            subject=subject, resource=parse_resource(resource), scope=scope(**where), actions=list(actions),
+            actor=actor,
+        )
+        return self._call(self.directory.SetResourceMembership, request)
+
+    def import_operations(self, operations: Sequence[ops.Operation]) -> dir_pb.ImportResponse:
+        request = dir_pb.ImportRequest(operations=[operation_to_proto(op) for op in operations])
+        return self._call(self.directory.Import, request)
+
+    def list_roles(self) -> policy_pb.ListRolesResponse:
+        return self._call(self.policy.ListRoles, policy_pb.ListRolesRequest())

@@ -1,0 +1,220 @@
+"""The Authorizer: one engine index, one storage, one revision.
+
+Decisions run on the event loop straight from the index. A write plans against the index,
+commits through storage on a worker thread, and only then applies its changes to the index,
+in one step of the event loop: no check ever sees half a write, nor one not yet durable."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import TypeVar
+
+from authz.domain import operations as ops
+from authz.domain.errors import FailedPrecondition, RevisionNotReached
+from authz.domain.model import BindingRow, Node, Resource, RoleRow, Scope
+from authz.engine import decide, explain
+from authz.engine.index import Index
+from authz.engine.plan import Planner
+from authz.engine.policy import Policy
+from authz.engine.scope import resolve
+from authz.storage.base import Storage
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Writes of at least this many operations run with the cyclic garbage collector paused (and
+# freeze what they made; see collector_paused).
+PAUSE_COLLECTOR_FROM_OPERATIONS = 1000
+
+
+@contextmanager
+def collector_paused(pause: bool = True) -> Iterator[None]:
+    """The cyclic garbage collector off for the block (if `pause`), and what the block made
+    frozen before it is back on. Loading or importing makes millions of index objects that
+    hold no cycles; the collector would walk them again and again (measured: a quarter of an
+    Import's time) and find nothing, and its first pass after the block would walk them all
+    at once (2.5 s after loading a million bindings)."""
+    if not pause or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
+def load_index(storage: Storage) -> tuple[Index, int]:
+    """The index of everything stored, and its revision. The index is frozen out of the cyclic
+    collector's way (collector_paused): walking its millions of long-lived objects again and
+    again would be the checks' p99. New objects are still collected."""
+    index = Index()
+    with collector_paused():
+        revision = storage.load(index.load_rows)
+    return index, revision
+
+
+class Authorizer:
+    def __init__(self, storage: Storage, policy: Policy, index: Index, revision: int) -> None:
+        """`policy` is the policy of the files; the active one adds the stored custom roles
+        (PolicyError when they do not fit it)."""
+        self.storage = storage
+        self.file_policy = policy
+        self.policy = policy.with_custom_roles(index.custom_roles.values())
+        self.index = index
+        self.revision = revision
+        self.planner = Planner(index, self.policy)
+        self._write_lock = asyncio.Lock()
+        self._advanced = asyncio.Event()
+        self._db = ThreadPoolExecutor(max_workers=2, thread_name_prefix="authz-db")
+
+    # ---- decisions (synchronous, on the event loop)
+
+    def check(self, subject: str, action: str, resource: Resource, scope: Scope, field: str = "scope") -> bool:
+        node, chain = resolve(self.index, scope, field)
+        if chain is None:
+            return False
+        return decide.find_grant(self.index, self.policy, subject, action, resource.type, resource.id, chain) is not None
+
+    def explain(self, subject: str, action: str, resource: Resource, scope: Scope) -> explain.Decision:
+        node, _ = resolve(self.index, scope)
+        return explain.explain(self.index, self.policy, subject, action, resource.type, resource.id, node)
+
+    def list_allowed(self, subject: str, action: str, resource_type: str, scope: Scope) -> tuple[bool, list[str]]:
+        node, _ = resolve(self.index, scope)
+        return decide.list_allowed(self.index, self.policy, subject, action, resource_type, node)
+
+    def resolve(self, scope: Scope, field: str = "scope") -> tuple[Node, tuple[Node, ...] | None]:
+        return resolve(self.index, scope, field)
+
+    async def wait_for(self, revision: int, timeout: float | None) -> None:
+        """Return once the index has reached `revision`, else RevisionNotReached after `timeout`."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.revision < revision:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise RevisionNotReached(
+                    f"revision {revision} not reached before the deadline (the server is at {self.revision})",
+                    "at_least_revision",
+                )
+            try:
+                await asyncio.wait_for(self._advanced.wait(), remaining)
+            except TimeoutError:
+                continue
+
+    # ---- writes
+
+    async def write(
+        self, operations: Sequence[ops.Operation], actor: str, request_id: str, field_prefix: str | None = None
+    ) -> tuple[int, list[ops.Operation]]:
+        """Apply operations atomically; return the revision they are visible at and the
+        operations as recorded (with server-chosen binding ids)."""
+        async with self._write_lock:
+            revision = self.revision + 1
+            with collector_paused(len(operations) >= PAUSE_COLLECTOR_FROM_OPERATIONS):
+                changes, recorded = self.planner.plan_all(operations, revision, field_prefix)
+                if not changes:
+                    return self.revision, recorded
+                await self._commit(revision, changes, recorded, actor, request_id)
+            return revision, recorded
+
+    async def _commit(self, revision: int, changes, recorded, actor: str, request_id: str,
+                      policy: Policy | None = None) -> None:
+        """Commit planned changes, then apply them to the index (and swap in `policy`, or the
+        policy with changed custom roles) in one step of the event loop."""
+        record = ops.WriteRecord(revision, tuple(recorded), actor, request_id, time.time())
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._db, self.storage.commit, revision, changes, record)
+        except BaseException:
+            # The commit may or may not have landed (a lost connection, another writer):
+            # reload from the database rather than guess.
+            await self._resync()
+            raise
+        self.index.apply_all(changes)
+        if policy is not None:
+            self.file_policy = policy
+        if policy is not None or any(isinstance(change.row, RoleRow) for change in changes):
+            self._use_policy(self.file_policy.with_custom_roles(self.index.custom_roles.values()))
+        self._advance(revision)
+
+    def _use_policy(self, policy: Policy) -> None:
+        self.policy = policy
+        self.planner = Planner(self.index, policy)
+
+    async def replace_policy(self, candidate: Policy, force: bool, actor: str, request_id: str) -> tuple[int, int]:
+        """Make `candidate` (a policy of files) the active policy, atomically. Roles it drops or
+        re-levels while bindings use them refuse it (FailedPrecondition naming them), unless
+        `force`, which removes those bindings in the same revision. Returns (revision, bindings
+        removed)."""
+        async with self._write_lock:
+            effective = candidate.with_custom_roles(self.index.custom_roles.values())
+            stale: list[tuple[str, set[str], str]] = []
+            for role, ids in sorted(self.index.bindings_by_role.items()):
+                new = effective.roles.get(role)
+                if new is None:
+                    stale.append((role, ids, "drops"))
+                elif new.level != self.policy.roles[role].level:
+                    stale.append((role, ids, f"re-levels from {self.policy.roles[role].level} to {new.level}"))
+            if stale and not force:
+                named = "; ".join(f"it {what} role {role!r}, which {len(ids)} binding{'s' if len(ids) != 1 else ''}"
+                                  f" use" for role, ids, what in stale)
+                raise FailedPrecondition(f"{named} (a forced reload removes them)")
+            removals = [ops.DeleteRoleBinding(binding_id) for _, ids, _ in stale for binding_id in sorted(ids)]
+            if not removals:
+                self.file_policy = candidate
+                self._use_policy(effective)
+                return self.revision, 0
+            revision = self.revision + 1
+            changes, recorded = self.planner.plan_all(removals, revision)
+            await self._commit(revision, changes, recorded, actor, request_id, policy=candidate)
+            return revision, len(removals)
+
+    async def _resync(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            index, revision = await loop.run_in_executor(self._db, load_index, self.storage)
+        except Exception:
+            log.exception("reloading the index after a failed commit failed; keeping the old one")
+            return
+        self.index = index
+        self._use_policy(self.file_policy.with_custom_roles(index.custom_roles.values()))
+        log.warning("index reloaded from the database at revision %d after a failed commit", revision)
+        if revision > self.revision:
+            self._advance(revision)
+
+    def _advance(self, revision: int) -> None:
+        self.revision = revision
+        self._advanced.set()
+        self._advanced = asyncio.Event()
+
+    async def read_off_loop(self, work: Callable[..., T], *args: object) -> T:
+        """`work(*args)` on a worker thread while writes wait: nothing changes the index under
+        it, and checks go on answering meanwhile. For long reads of the whole index (a policy
+        diff over a million bindings takes seconds), which would otherwise stall every check."""
+        async with self._write_lock:
+            return await asyncio.to_thread(work, *args)
+
+    # ---- reads from storage
+
+    async def list_role_bindings(
+        self, subject: str | None, node: Node | None, limit: int, after_id: str | None
+    ) -> list[BindingRow]:
+        """Up to `limit` bindings by id after `after_id`: of a subject and/or on a node from the
+        index (at this revision, without a query), all of them from the database."""
+        if subject is not None or node is not None:
+            return self.index.bindings_page(subject, node, limit, after_id)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._db, self.storage.list_role_bindings, limit, after_id)
+
+    def close(self) -> None:
+        self._db.shutdown(wait=True)
+        self.storage.close()

@@ -1,0 +1,1 @@
+"""Persistence: a Protocol (base.py) and its SQLAlchemy implementation (sql.py)."""
