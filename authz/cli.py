@@ -203,9 +203,10 @@ def _rpc_message(error: grpc.RpcError, args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    name = "authz " + " ".join(filter(None, (args.command, getattr(args, "verb", None))))
+    name, args = "authz", argparse.Namespace()
     try:
+        args = parser().parse_args(argv)  # usage errors exit 2 here, from argparse
+        name = "authz " + " ".join(filter(None, (args.command, getattr(args, "verb", None))))
         code = args.run(args)
         sys.stdout.flush()  # here, so that a closed pipe is a BrokenPipeError we handle
         return code

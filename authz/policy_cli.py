@@ -9,6 +9,7 @@ from pathlib import Path
 
 from authz.cli_common import UsageError, add_scope_arguments, read_stored_state, scope_of
 from authz.config import Settings
+from authz.domain.wording import agree, count
 
 # Exit codes of `authz policy test`, after Cerbos's: a failed assertion is not a load failure.
 PASSED, FAILED, LOAD_FAILED = 0, 1, 2
@@ -36,9 +37,9 @@ def validate(args: argparse.Namespace) -> int:
     elif problems:
         for problem in problems:
             print(f"{directory}/{problem}")
-        print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}", file=sys.stderr)
+        print(count(len(problems), "problem"), file=sys.stderr)
     else:
-        print(f"{directory}: valid ({len(policy.roles)} roles)")  # type: ignore[union-attr]
+        print(f"{directory}: valid ({count(len(policy.roles), 'role')})")  # type: ignore[union-attr]
     return 0 if policy is not None else 1
 
 
@@ -131,10 +132,10 @@ def diff(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(report, indent=2))
         return 0
-    print(f"at revision {revision}: {report['gained_count']} grants gained, {report['lost_count']} grants lost")
+    print(f"at revision {revision}: {count(report['gained_count'], 'grant')} gained, {count(report['lost_count'], 'grant')} lost")
     for item in report["roles_in_use"]:
-        count = item["binding_count"]
-        print(f"  role {item['role']}: {item['change']} while {count} binding{'s use' if count != 1 else ' uses'} it")
+        n = item["binding_count"]
+        print(f"  role {item['role']}: {item['change']} while {count(n, 'binding')} {agree(n, 'uses', 'use')} it")
     for title, key in (("gained", "gained"), ("lost", "lost")):
         if report[key]:
             print(f"{title} (first {len(report[key])}):")
