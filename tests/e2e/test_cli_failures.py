@@ -288,3 +288,32 @@ def test_migrate_says_it_created_the_schema(tmp_path):
     assert created.returncode == 0 and created.stdout.startswith("created the schema (migration "), created
     again = authz("migrate", "--database-url", url)
     assert again.stdout.startswith("the schema is up to date (migration "), again
+
+
+@pytest.mark.postgres
+def test_with_postgresql_the_token_is_in_the_working_directory(tmp_path, postgres_url):
+    server = Server(tmp_path, postgres_url).start()
+    try:
+        assert f"created one in {tmp_path / 'authz-admin.token'}" in server.log()
+        listed = authz("load-example", "--grpc-address", server.address, "--database-url", postgres_url, cwd=tmp_path)
+        assert listed.returncode == 0, listed.stderr
+    finally:
+        server.stop()
+
+
+# ---- the security posture
+
+
+def test_a_wildcard_address_without_tls_or_check_token_is_warned_of(tmp_path):
+    server = Server(tmp_path, f"sqlite:///{tmp_path / 'authz.db'}", "--grpc-address", "0.0.0.0:0").start()
+    try:
+        log = server.log()
+        assert "WARNING" in log and "gRPC listens on 0.0.0.0, beyond this machine, without TLS" in log
+        assert "a check token" in log
+    finally:
+        server.stop()
+    quiet = Server(tmp_path, f"sqlite:///{tmp_path / 'authz.db'}").start()  # loopback: nothing to warn of
+    try:
+        assert "beyond this machine" not in quiet.log()
+    finally:
+        quiet.stop()
