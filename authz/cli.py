@@ -98,7 +98,7 @@ def _export(args: argparse.Namespace) -> int:
     from authz.engine.policy import load_policy
 
     settings = _settings(args)
-    policy = load_policy(settings.policies)
+    policy = load_policy(settings.policy_directory())
     index, revision = read_stored_state(settings.database_url)
     model, csv = export(index, policy, args.casbin)
     print(f"wrote {model} and {csv} at revision {revision}")

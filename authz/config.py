@@ -148,6 +148,14 @@ class Settings:
             self.max_revision_wait_seconds,
         )
 
+    def policy_directory(self) -> Path:
+        """The policy directory; ConfigError naming the setting when it is not a directory."""
+        path = Path(self.policies)
+        if not path.is_dir():
+            raise ConfigError(f"{self.named('policies')}: {path} is not a directory; give the directory holding "
+                              "model.conf and the role files (or unset it for the bundled policies)")
+        return path
+
     @property
     def log_level_number(self) -> int:
         return logging.getLevelName(self.log_level.upper())

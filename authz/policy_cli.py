@@ -109,9 +109,11 @@ def diff(args: argparse.Namespace) -> int:
 
     if bool(args.candidate) == bool(args.operations):
         raise UsageError("give a CANDIDATE_DIR or --operations FILE (one of them)")
+    if args.max_examples < 0:
+        raise UsageError(f"--max-examples is {args.max_examples}; give 0 or more")
     settings = Settings.from_env(database_url=args.database_url, policies=args.policies)
     operations = _load_operations(args.operations) if args.operations else None
-    active = load_policy(settings.policies)
+    active = load_policy(settings.policy_directory())
     index, revision = read_stored_state(settings.database_url)
     active = active.with_custom_roles(index.custom_roles.values())
     try:

@@ -167,7 +167,7 @@ async def _open(settings: Settings, policy) -> Authorizer:
 
 async def serve(settings: Settings) -> None:
     started = time.perf_counter()
-    policy = load_policy(settings.policies)
+    policy = load_policy(settings.policy_directory())
     credentials = _credentials(settings)
     tokens = server_tokens(settings)
     backend = Backend(settings.limits)

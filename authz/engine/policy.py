@@ -257,8 +257,18 @@ def _normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def read_text(path: Path) -> str:
+    """A policy file's text; PolicyError when it is not UTF-8 (a person gets one line, a reload
+    a refusal, rather than a traceback)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise PolicyError(f"{path}: not UTF-8 text (byte {error.start} cannot be decoded); save it as UTF-8") \
+            from None
+
+
 def _lines(path: Path) -> Iterable[tuple[int, str]]:
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
         if line.strip() and not line.lstrip().startswith("#"):
             yield number, line.strip()
 
@@ -277,7 +287,7 @@ class _Reader:
         path = self.directory / MODEL_FILE
         parser = configparser.ConfigParser(interpolation=None)
         parser.optionxform = str  # type: ignore[assignment,method-assign]
-        text = path.read_text()
+        text = read_text(path)
         try:
             parser.read_string(text)
         except configparser.Error as error:

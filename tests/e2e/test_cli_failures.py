@@ -317,3 +317,39 @@ def test_a_wildcard_address_without_tls_or_check_token_is_warned_of(tmp_path):
         assert "beyond this machine" not in quiet.log()
     finally:
         quiet.stop()
+
+
+def test_a_policy_file_that_is_not_utf8(tmp_path):
+    policies = tmp_path / "p"
+    shutil.copytree(bundled_policies(), policies)
+    (policies / "custom.csv").write_bytes(b"\xff\xfe p, r, project, model, *, read\n")
+    fails_with(authz("policy", "validate", str(policies)), "custom.csv: not UTF-8", command="authz policy validate")
+    fails_with(authz("serve", "--policies", str(policies), cwd=tmp_path), "not UTF-8", command="authz serve")
+
+
+def test_a_policy_directory_that_is_not_there(tmp_path):
+    fails_with(authz("serve", "--policies", "no/such/dir", cwd=tmp_path), "--policies (AUTHZ_POLICIES)",
+               "not a directory", command="authz serve")
+    fails_with(authz("export", "--casbin", "out", cwd=tmp_path, env={"AUTHZ_POLICIES": "nope"}), "AUTHZ_POLICIES",
+               command="authz export")
+
+
+def test_a_negative_number_of_examples():
+    fails_with(authz("policy", "diff", "--max-examples", "-1", "candidate"), "--max-examples",
+               command="authz policy diff")
+
+
+@pytest.mark.postgres
+def test_export_and_diff_do_not_migrate_postgresql(postgres_url, tmp_path):
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy.pool import NullPool
+
+    exported = authz("export", "--casbin", str(tmp_path / "out"), "--database-url", postgres_url)
+    fails_with(exported, "has no authz schema", "authz migrate", command="authz export")
+    diffed = authz("policy", "diff", "--database-url", postgres_url, str(bundled_policies()))
+    fails_with(diffed, "has no authz schema", command="authz policy diff")
+    engine = create_engine(postgres_url, poolclass=NullPool)
+    try:
+        assert inspect(engine).get_table_names() == []
+    finally:
+        engine.dispose()
