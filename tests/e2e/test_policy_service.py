@@ -136,7 +136,7 @@ def test_reload_refuses_to_drop_a_role_in_use_unless_forced(server, policy_dir):
         assert "it drops role 'flipper', which 1 binding uses" in details
         assert client.check("user:f", "read", "pipeline/x", project="recs").allowed
         outcome = reload(client, force=True)
-        assert outcome.removed_bindings == 1 and "removed 1 bindings" in outcome.message
+        assert outcome.removed_bindings == 1 and "removed 1 binding of" in outcome.message
         after = client.check("user:f", "read", "pipeline/x", project="recs")
         assert not after.allowed and after.revision == outcome.revision
 
