@@ -9,6 +9,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY pyproject.toml constraints.txt README.md ./
 COPY authz ./authz
+# authz/policies links to policies/: the install copies them into the package.
 COPY policies ./policies
 RUN pip install --no-cache-dir -c constraints.txt . \
  && useradd --system --uid 10001 --create-home --home-dir /data authz
@@ -16,8 +17,7 @@ RUN pip install --no-cache-dir -c constraints.txt . \
 USER authz
 WORKDIR /data
 # Inside a container the sidecar listens on all interfaces; the pod's network is the boundary.
-ENV AUTHZ_POLICIES=/app/policies \
-    AUTHZ_DATABASE_URL=sqlite:////data/authz.db \
+ENV AUTHZ_DATABASE_URL=sqlite:////data/authz.db \
     AUTHZ_GRPC_ADDRESS=0.0.0.0:50051 \
     AUTHZ_METRICS_ADDRESS=0.0.0.0:9464
 VOLUME ["/data"]

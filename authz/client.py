@@ -44,14 +44,24 @@ def check_request(
     )
 
 
+def _read(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
 class Client:
     def __init__(
         self, address: str = "127.0.0.1:50051", token: str | None = None, *, tls_ca_file: str | None = None,
-        timeout: float = 30.0,
+        client_cert_file: str | None = None, client_key_file: str | None = None, timeout: float = 30.0,
     ) -> None:
+        """TLS when `tls_ca_file` is given (the CA that signed the server's certificate); with
+        `client_cert_file` and `client_key_file`, the client presents that certificate (mTLS)."""
         if tls_ca_file:
-            with open(tls_ca_file, "rb") as handle:
-                credentials = grpc.ssl_channel_credentials(root_certificates=handle.read())
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=_read(tls_ca_file),
+                private_key=_read(client_key_file) if client_key_file else None,
+                certificate_chain=_read(client_cert_file) if client_cert_file else None,
+            )
             self.channel = grpc.secure_channel(address, credentials)
         else:
             self.channel = grpc.insecure_channel(address)

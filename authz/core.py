@@ -20,6 +20,7 @@ from authz import metrics
 from authz.domain import operations as ops
 from authz.domain.errors import FailedPrecondition, RevisionNotReached, Unavailable
 from authz.domain.model import BindingRow, Change, Node, Remove, Resource, RoleRow, Scope
+from authz.domain.wording import agree, count
 from authz.engine import decide, explain, lookup
 from authz.engine.index import Index
 from authz.engine.plan import Planner
@@ -215,8 +216,8 @@ class Authorizer:
                 elif new.level != self.policy.roles[role].level:
                     stale.append((role, ids, f"re-levels from {self.policy.roles[role].level} to {new.level}"))
             if stale and not force:
-                named = "; ".join(f"it {what} role {role!r}, which {len(ids)} binding{'s' if len(ids) != 1 else ''}"
-                                  f" use" for role, ids, what in stale)
+                named = "; ".join(f"it {what} role {role!r}, which {count(len(ids), 'binding')}"
+                                  f" {agree(len(ids), 'uses', 'use')}" for role, ids, what in stale)
                 raise FailedPrecondition(f"{named} (a forced reload removes them)")
             removals = [ops.DeleteRoleBinding(binding_id) for _, ids, _ in stale for binding_id in sorted(ids)]
             if not removals:

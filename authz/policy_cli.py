@@ -7,17 +7,26 @@ import json
 import sys
 from pathlib import Path
 
+from authz.cli_common import UsageError, add_scope_arguments, read_stored_state, scope_of
 from authz.config import Settings
+from authz.domain.wording import agree, count
 
 # Exit codes of `authz policy test`, after Cerbos's: a failed assertion is not a load failure.
 PASSED, FAILED, LOAD_FAILED = 0, 1, 2
+
+
+def _directory(args: argparse.Namespace) -> Path:
+    directory = Path(args.directory or Settings.from_env().policies)
+    if not directory.is_dir():
+        raise UsageError(f"{directory} is not a directory; give a policy directory (holding model.conf)")
+    return directory
 
 
 def validate(args: argparse.Namespace) -> int:
     from authz.engine.policy import Problem, check_policy_dir
     from authz.engine.policy_tests import check_suites
 
-    directory = Path(args.directory or Settings.from_env().policies)
+    directory = _directory(args)
     policy, problems = check_policy_dir(directory)
     if policy is not None:
         problems = [Problem(e.file, e.line, e.message) for e in check_suites(directory, policy)]
@@ -28,9 +37,9 @@ def validate(args: argparse.Namespace) -> int:
     elif problems:
         for problem in problems:
             print(f"{directory}/{problem}")
-        print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}", file=sys.stderr)
+        print(count(len(problems), "problem"), file=sys.stderr)
     else:
-        print(f"{directory}: valid ({len(policy.roles)} roles)")  # type: ignore[union-attr]
+        print(f"{directory}: valid ({count(len(policy.roles), 'role')})")  # type: ignore[union-attr]
     return 0 if policy is not None else 1
 
 
@@ -39,7 +48,7 @@ def test(args: argparse.Namespace) -> int:
     from authz.engine.policy import load_policy
     from authz.engine.policy_tests import run_suites, suite_files
 
-    directory = Path(args.directory or Settings.from_env().policies)
+    directory = _directory(args)
     try:
         policy = load_policy(directory)
     except PolicyError as error:
@@ -76,26 +85,36 @@ def _load_operations(path: str):
 
     from authz._gen.authz.v1 import directory_pb2
     from authz.api.convert import operation_from_proto
+    from authz.domain.errors import InvalidArgument
 
-    request = json_format.Parse(Path(path).read_text(), directory_pb2.ImportRequest())
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        raise InvalidArgument(f"{path} does not exist", "--operations") from None
+    except IsADirectoryError:
+        raise InvalidArgument(f"{path} is a directory; give a JSON file", "--operations") from None
+    try:
+        request = json_format.Parse(text, directory_pb2.ImportRequest())
+    except json_format.ParseError as error:
+        reason = str(error).splitlines()[0][:300]
+        raise InvalidArgument(f"{path} is not an ImportRequest in JSON ({reason}); see the README's example",
+                              "--operations") from None
     return [operation_from_proto(op, i) for i, op in enumerate(request.operations)]
 
 
 def diff(args: argparse.Namespace) -> int:
-    from authz.core import load_index
     from authz.domain.errors import AuthzError
     from authz.engine.diff import diff_operations, diff_policy
     from authz.engine.policy import check_policy_dir, load_policy
-    from authz.storage.sql import SqlStorage
 
-    settings = Settings.from_env(database_url=args.database_url, policies=args.policies)
     if bool(args.candidate) == bool(args.operations):
-        raise SystemExit("authz policy diff: give a CANDIDATE_DIR or --operations FILE")
-    active = load_policy(settings.policies)
-    storage = SqlStorage(settings.database_url)
-    storage.migrate()
-    index, revision = load_index(storage)
-    storage.close()
+        raise UsageError("give a CANDIDATE_DIR or --operations FILE (one of them)")
+    if args.max_examples < 0:
+        raise UsageError(f"--max-examples is {args.max_examples}; give 0 or more")
+    settings = Settings.from_env(database_url=args.database_url, policies=args.policies)
+    operations = _load_operations(args.operations) if args.operations else None
+    active = load_policy(settings.policy_directory())
+    index, revision = read_stored_state(settings.database_url)
     active = active.with_custom_roles(index.custom_roles.values())
     try:
         if args.candidate:
@@ -106,7 +125,7 @@ def diff(args: argparse.Namespace) -> int:
                 return 2
             result = diff_policy(index, active, candidate.with_custom_roles(index.custom_roles.values()))
         else:
-            result = diff_operations(index, active, _load_operations(args.operations))
+            result = diff_operations(index, active, operations)
     except AuthzError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return 2
@@ -115,9 +134,10 @@ def diff(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(report, indent=2))
         return 0
-    print(f"at revision {revision}: {report['gained_count']} grants gained, {report['lost_count']} grants lost")
+    print(f"at revision {revision}: {count(report['gained_count'], 'grant')} gained, {count(report['lost_count'], 'grant')} lost")
     for item in report["roles_in_use"]:
-        print(f"  role {item['role']}: {item['change']} while {item['binding_count']} bindings use it")
+        n = item["binding_count"]
+        print(f"  role {item['role']}: {item['change']} while {count(n, 'binding')} {agree(n, 'uses', 'use')} it")
     for title, key in (("gained", "gained"), ("lost", "lost")):
         if report[key]:
             print(f"{title} (first {len(report[key])}):")
@@ -136,8 +156,7 @@ def reload(args: argparse.Namespace, client) -> int:
 
 
 def explain(args: argparse.Namespace, client) -> int:
-    response = client.check(args.subject, args.action, args.resource, project=args.project or "",
-                            workspace=args.workspace or "", organization=args.organization or "", explain=True)
+    response = client.check(args.subject, args.action, args.resource, explain=True, **scope_of(args))
     e = response.explanation
     print(("allowed" if response.allowed else "denied") + f" at revision {response.revision}")
     print(f"  subject   {args.subject}" + (f" (through {e.via_team})" if e.via_team else ""))
@@ -158,28 +177,30 @@ def explain(args: argparse.Namespace, client) -> int:
     return 0 if response.allowed else 1
 
 
-def add_commands(commands, client_settings, run_with_client) -> None:
+def add_commands(commands, client_settings, run_with_client, add_settings) -> None:
     policy = commands.add_parser("policy", help="validate, test, diff and reload the policy")
     verbs = policy.add_subparsers(dest="verb", required=True)
 
     validate_cmd = verbs.add_parser("validate", help="report every problem of a policy directory (exit 1 if any)")
     validate_cmd.add_argument("directory", nargs="?", help="default: the active policies directory")
-    validate_cmd.add_argument("--format", choices=("text", "json"), default="text")
+    validate_cmd.add_argument("--format", choices=("text", "json"), default="text", help="text or json")
     validate_cmd.set_defaults(run=validate)
 
     test_cmd = verbs.add_parser("test", help="run tests/*.yaml (exit 1: an assertion failed, 2: cannot load)")
     test_cmd.add_argument("directory", nargs="?", help="default: the active policies directory")
-    test_cmd.add_argument("--format", choices=("text", "json"), default="text")
+    test_cmd.add_argument("--format", choices=("text", "json"), default="text", help="text or json")
     test_cmd.set_defaults(run=test)
 
     diff_cmd = verbs.add_parser("diff", help="what a candidate policy or binding changes would flip, over the "
                                              "stored bindings (reads the database, not the server)")
-    diff_cmd.add_argument("candidate", nargs="?", metavar="CANDIDATE_DIR")
-    diff_cmd.add_argument("--operations", metavar="FILE", help="binding changes: an ImportRequest as JSON")
-    diff_cmd.add_argument("--database-url")
-    diff_cmd.add_argument("--policies", help="the active policy directory")
-    diff_cmd.add_argument("--max-examples", type=int, default=20)
-    diff_cmd.add_argument("--format", choices=("text", "json"), default="text")
+    diff_cmd.add_argument("candidate", nargs="?", metavar="CANDIDATE_DIR", help="the candidate policy directory")
+    diff_cmd.add_argument("--operations", metavar="FILE", help="binding changes instead: an ImportRequest as JSON")
+    add_settings(diff_cmd, ("database_url", "policies"))
+    diff_cmd.add_argument("--max-examples", type=int, default=20, metavar="N",
+                          help="flips to list in each of gained and lost (the counts are always complete) "
+                               "[default 20]")
+    diff_cmd.add_argument("--format", choices=("text", "json"), default="text", help="text for people, json for "
+                                                                                      "machines")
     diff_cmd.set_defaults(run=diff)
 
     reload_cmd = verbs.add_parser("reload", help="ask the server to reload its policy directory")
@@ -189,11 +210,6 @@ def add_commands(commands, client_settings, run_with_client) -> None:
     reload_cmd.set_defaults(run=lambda args: run_with_client(args, reload))
 
     explain_cmd = commands.add_parser("explain", help="the full path of one decision, or what came closest")
-    explain_cmd.add_argument("subject")
-    explain_cmd.add_argument("action")
-    explain_cmd.add_argument("resource", help="TYPE or TYPE/ID")
-    explain_cmd.add_argument("--project")
-    explain_cmd.add_argument("--workspace")
-    explain_cmd.add_argument("--organization")
+    add_scope_arguments(explain_cmd)
     client_settings(explain_cmd)
     explain_cmd.set_defaults(run=lambda args: run_with_client(args, explain))

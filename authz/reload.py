@@ -16,6 +16,7 @@ from pathlib import Path
 from authz import metrics
 from authz.core import Authorizer
 from authz.domain.errors import AuthzError, FailedPrecondition, PolicyError, Unavailable
+from authz.domain.wording import agree, count
 from authz.engine.policy import Policy, check_policy_dir, policy_digest, watched_digest
 from authz.engine.policy_tests import run_suites
 
@@ -42,14 +43,15 @@ def vet(directory: Path) -> Policy:
     candidate, problems = check_policy_dir(directory)
     if candidate is None:
         listed = "; ".join(str(problem) for problem in problems[:20])
-        raise FailedPrecondition(f"the candidate policy is invalid ({len(problems)} problems): {listed}")
+        raise FailedPrecondition(f"the candidate policy is invalid ({count(len(problems), 'problem')}): {listed}")
     results, errors = run_suites(directory, candidate)
     if errors:
         raise FailedPrecondition("the candidate's test suites cannot run: " + "; ".join(str(e) for e in errors))
     failures = [failure for result in results for failure in result.failures]
     if failures:
         shown = "; ".join(f"{f.file}:{f.line}: {f.assertion}: expected {f.expected}" for f in failures[:10])
-        raise FailedPrecondition(f"{len(failures)} policy test assertion(s) fail under the candidate: {shown}")
+        failing = f"{count(len(failures), 'policy test assertion')} {agree(len(failures), 'fails', 'fail')}"
+        raise FailedPrecondition(f"{failing} under the candidate: {shown}")
     return candidate
 
 
@@ -107,7 +109,7 @@ class PolicyReloader:
                 return Outcome(False, candidate.digest, revision, 0, "the policy files are unchanged")
             metrics.POLICY_RELOADS.labels("accepted").inc()
             publish(candidate)
-            removed_text = f"; removed {removed} bindings of dropped or re-levelled roles" if removed else ""
+            removed_text = f"; removed {count(removed, 'binding')} of dropped or re-levelled roles" if removed else ""
             message = f"policy {candidate.digest[:12]} active from revision {revision}{removed_text}"
             log.info("policy reload (%s) accepted: %s", trigger, message)
             return Outcome(True, candidate.digest, revision, removed, message)

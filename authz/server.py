@@ -4,8 +4,11 @@ and an orderly shutdown on SIGTERM."""
 from __future__ import annotations
 
 import asyncio
+import errno
+import ipaddress
 import logging
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -30,8 +33,9 @@ from authz.api.backend import Backend
 from authz.api.diagnostics import DiagnosticsServicer
 from authz.api.directory import DirectoryServicer
 from authz.api.policy import PolicyServicer
-from authz.config import Settings
+from authz.config import Settings, read_setting_file
 from authz.core import Authorizer, load_index
+from authz.domain.errors import ConfigError
 from authz.metrics import register_state
 from authz.probe import DatabaseProbe
 from authz.reload import PolicyReloader, load_served_policy, publish
@@ -54,11 +58,96 @@ def _split(address: str) -> tuple[str, int]:
 
 
 def _credentials(settings: Settings) -> grpc.ServerCredentials | None:
+    """TLS when a certificate is set (Settings.validate has refused a half-set TLS)."""
     if not settings.tls_cert_file:
         return None
-    ca = Path(settings.tls_client_ca_file).read_bytes() if settings.tls_client_ca_file else None
-    pair = (Path(settings.tls_key_file).read_bytes(), Path(settings.tls_cert_file).read_bytes())
+    ca = None
+    if settings.tls_client_ca_file:
+        ca = read_setting_file(settings.tls_client_ca_file, "tls_client_ca_file", pem=True)
+    pair = (
+        read_setting_file(settings.tls_key_file, "tls_key_file", pem=True),
+        read_setting_file(settings.tls_cert_file, "tls_cert_file", pem=True),
+    )
     return grpc.ssl_server_credentials([pair], root_certificates=ca, require_client_auth=ca is not None)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_warning(settings: Settings, host: str) -> str | None:
+    """What a listener beyond this machine lacks (TLS, a check token), or None."""
+    if is_loopback(host):
+        return None
+    missing = []
+    if not settings.tls_cert_file:
+        missing.append("TLS (tokens and decisions cross the network in clear)")
+    if not settings.check_token_file:
+        missing.append("a check token (anyone who reaches it may ask for decisions)")
+    if not missing:
+        return None
+    return (f"gRPC listens on {host or 'every interface'}, beyond this machine, without {' or '.join(missing)}; "
+            "set --tls-cert-file and --tls-key-file, --check-token-file, or listen on 127.0.0.1")
+
+
+BIND_FAILURES = {
+    errno.EADDRINUSE: "the address is in use; stop the other process or choose another",
+    errno.EADDRNOTAVAIL: "that is not an address of this machine; choose another",
+    errno.EACCES: "this user may not listen on that port; choose a port above 1023 in",
+}
+
+
+def _bind_failure(address: str) -> str | None:
+    """Why `address` cannot be bound, or None (checked before gRPC binds, whose own failure also
+    writes a line of its core's log)."""
+    host, port = _split(address)
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        return f"{error.strerror}; choose another"
+    for family, kind, proto, _, where in infos:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(where)
+            except OSError as error:
+                if error.errno in BIND_FAILURES:
+                    return BIND_FAILURES[error.errno]
+    return None
+
+
+def _listen(server: grpc.aio.Server, settings: Settings, credentials) -> int:
+    failure = _bind_failure(settings.grpc_address)
+    if failure:
+        raise ConfigError(f"cannot listen for gRPC on {settings.grpc_address}: {failure} "
+                          f"{Settings.named('grpc_address')}")
+    try:
+        if credentials is None:
+            return server.add_insecure_port(settings.grpc_address)
+        return server.add_secure_port(settings.grpc_address, credentials)
+    except RuntimeError:
+        raise ConfigError(
+            f"cannot listen for gRPC on {settings.grpc_address}; choose another {Settings.named('grpc_address')}"
+        ) from None
+
+
+def _serve_metrics(settings: Settings):
+    host, port = _split(settings.metrics_address)
+    try:
+        httpd, _ = start_http_server(port, host)
+    except OSError as error:
+        why = "the address is in use" if error.errno == errno.EADDRINUSE else (error.strerror or str(error))
+        raise ConfigError(
+            f"cannot serve metrics on {settings.metrics_address}: {why}; stop the other process or choose another "
+            f"{Settings.named('metrics_address')} (empty disables metrics)"
+        ) from None
+    print(f"authz: metrics listening on {host}:{httpd.server_port}", flush=True)
+    return httpd
 
 
 async def _set_health(servicer: HealthServicer, status) -> None:
@@ -67,9 +156,21 @@ async def _set_health(servicer: HealthServicer, status) -> None:
     metrics.SERVING.set(1 if status == health_pb2.HealthCheckResponse.SERVING else 0)
 
 
+async def _open(settings: Settings, policy) -> Authorizer:
+    storage = SqlStorage(settings.database_url)
+    try:
+        await asyncio.to_thread(storage.migrate)
+        index, revision = await asyncio.to_thread(load_index, storage)
+        return Authorizer(storage, policy, index, revision)
+    except BaseException:
+        storage.close()
+        raise
+
+
 async def serve(settings: Settings) -> None:
     started = time.perf_counter()
-    policy = load_served_policy(settings.policies)
+    policy = load_served_policy(settings.policy_directory())
+    credentials = _credentials(settings)
     tokens = server_tokens(settings)
     backend = Backend(settings.limits)
     server = grpc.aio.server(
@@ -90,23 +191,24 @@ async def serve(settings: Settings) -> None:
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
 
-    credentials = _credentials(settings)
-    if credentials is None:
-        port = server.add_insecure_port(settings.grpc_address)
-    else:
-        port = server.add_secure_port(settings.grpc_address, credentials)
+    port = _listen(server, settings, credentials)
     host, _ = _split(settings.grpc_address)
+    warning = exposure_warning(settings, host)
+    if warning:
+        log.warning(warning)
     await server.start()
     print(f"authz: grpc listening on {host}:{port}{' (tls)' if credentials else ''}", flush=True)
-    if settings.metrics_address:
-        metrics_host, metrics_port = _split(settings.metrics_address)
-        httpd, _ = start_http_server(metrics_port, metrics_host)
-        print(f"authz: metrics listening on {metrics_host}:{httpd.server_port}", flush=True)
-
-    storage = SqlStorage(settings.database_url)
-    await asyncio.to_thread(storage.migrate)
-    index, revision = await asyncio.to_thread(load_index, storage)
-    authorizer = Authorizer(storage, policy, index, revision)
+    httpd = None
+    try:
+        if settings.metrics_address:
+            httpd = _serve_metrics(settings)
+        authorizer = await _open(settings, policy)
+    except BaseException:
+        await server.stop(0)
+        if httpd is not None:
+            httpd.shutdown()
+        raise
+    revision, index = authorizer.revision, authorizer.index
     register_state(lambda: authorizer.index.counts(), lambda: authorizer.revision)
     backend.ready(authorizer)
     reloader = PolicyReloader(authorizer, settings.policies, settings.policy_poll_seconds)

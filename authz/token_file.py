@@ -24,6 +24,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from authz.domain.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 CHECK = "check"
@@ -38,7 +40,7 @@ DIGEST_PATTERN = re.compile(r"sha256:[0-9a-f]{64}")
 TOKEN_PREFIX = "authz_"
 
 
-class TokenFileError(ValueError):
+class TokenFileError(ConfigError):
     """The tokens file cannot be used; the message names the file and line."""
 
 

@@ -66,3 +66,8 @@ class Unavailable(AuthzError):
 
 class StaleListing(AuthzError):
     """A page token from an earlier revision: the listing must start again."""
+
+
+class ConfigError(AuthzError):
+    """A setting, a file it names or the environment keeps a command from running. The message
+    names the setting and says what to do; the command line prints it as one line, exit 2."""

@@ -7,6 +7,7 @@ from authz.domain import operations as ops
 from authz.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PolicyError
 from authz.domain.model import LEVELS, Change, Put, Remove, RoleRow
 from authz.domain.validation import check_name
+from authz.domain.wording import agree, count
 
 from .index import Index
 from .policy import MEMBER_MARKER, Policy, listed, permission_problem, unknown_role
@@ -38,7 +39,7 @@ def _dependents(policy: Policy, name: str) -> list[str]:
 def _remove_bindings(index: Index, name: str, force: bool, why: str) -> list[Change]:
     ids = sorted(index.bindings_by_role.get(name, ()))
     if ids and not force:
-        raise FailedPrecondition(f"{len(ids)} binding{'s' if len(ids) != 1 else ''} use role {name!r}; "
+        raise FailedPrecondition(f"{count(len(ids), 'binding')} {agree(len(ids), 'uses', 'use')} role {name!r}; "
                                  f"{why} only with force, which removes them too", "force")
     return [Remove(index.bindings[binding_id]) for binding_id in ids]
 

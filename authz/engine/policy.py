@@ -280,17 +280,21 @@ def _normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _read(path: Path) -> str:
-    """The text of a policy file; PolicyError when it cannot be read as text."""
+def read_text(path: Path) -> str:
+    """A policy file's text; PolicyError, naming the file, when it cannot be read or is not
+    UTF-8 (a person gets one line, a reload a refusal, rather than a traceback)."""
     try:
-        return path.read_text()
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise PolicyError(f"not UTF-8 text (byte {error.start} cannot be decoded); save it as UTF-8",
+                          path.name) from None
+    except OSError as error:
+        reason = error.strerror or str(error)
         raise PolicyError(f"cannot read it: {reason[:120]}", path.name) from None
 
 
 def _lines(path: Path) -> Iterable[tuple[int, str]]:
-    for number, line in enumerate(_read(path).splitlines(), start=1):
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
         if line.strip() and not line.lstrip().startswith("#"):
             yield number, line.strip()
 
@@ -311,7 +315,7 @@ class _Reader:
         path = self.directory / MODEL_FILE
         parser = configparser.ConfigParser(interpolation=None)
         parser.optionxform = str  # type: ignore[assignment,method-assign]
-        text = _read(path)
+        text = read_text(path)
         try:
             parser.read_string(text)
         except configparser.Error as error:

@@ -100,6 +100,8 @@ def load_suite(path: Path, relative: str) -> tuple[dict, list[int]]:
     try:
         text = path.read_text()
         data = yaml.safe_load(text)
+    except UnicodeDecodeError:
+        raise SuiteError(relative, 0, "not UTF-8 text; save it as UTF-8") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         raise SuiteError(relative, mark.line + 1 if mark else 0, f"not valid YAML: {error}") from None

@@ -9,7 +9,9 @@ from __future__ import annotations
 import fcntl
 import itertools
 import os
+import sqlite3
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,11 +19,13 @@ from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from authz.domain.errors import ConcurrentWrite, Unavailable
+from authz.domain.errors import ConcurrentWrite, ConfigError, FailedPrecondition, Unavailable
 from authz.domain.model import BindingRow, Change, Put, Remove, Row
 from authz.domain.operations import WriteRecord
 
@@ -67,11 +71,16 @@ _ADVANCE = (
 _CURRENT = select(schema.revision_counter.c.revision).where(schema.revision_counter.c.id == 1)
 
 
-def create_storage_engine(url: str) -> Engine:
+def create_storage_engine(url: str, read_only: bool = False) -> Engine:
     """An Engine configured as authz needs it: on SQLite, foreign keys on, WAL, durable
     commits, a busy timeout and real transactions (we emit BEGIN ourselves, since pysqlite's
-    legacy mode would not, which leaves reads outside any snapshot)."""
-    parsed = make_url(url)
+    legacy mode would not, which leaves reads outside any snapshot). `read_only` opens a SQLite
+    file without writing to it or beside it (see _connect_read_only)."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 -- SQLAlchemy raises ArgumentError and ValueError alike
+        raise ConfigError(f"{url!r} is not a database URL: use sqlite:///FILE or postgresql+psycopg://USER@HOST/DB") \
+            from None
     backend = parsed.get_backend_name()
     if backend == "postgresql":
         if parsed.drivername in ("postgresql", "postgres"):
@@ -88,11 +97,17 @@ def create_storage_engine(url: str) -> Engine:
 
         return engine
     if backend != "sqlite":
-        raise ValueError(f"unsupported database URL {parsed!r}: use sqlite:/// or postgresql+psycopg://")
+        raise ConfigError(f"unsupported database URL {parsed!r}: use sqlite:///FILE or postgresql+psycopg://USER@HOST/DB")
     database = parsed.database or ""
     if database in ("", ":memory:") or parsed.query.get("mode") == "memory":
-        raise ValueError("an in-memory SQLite database cannot be shared; give sqlite:///<file>")
-    engine = create_engine(parsed)
+        raise ConfigError("an in-memory SQLite database cannot be shared; give sqlite:///FILE")
+    if read_only:
+        path = os.path.abspath(database)
+        if not os.path.isfile(path):
+            raise ConfigError(f"there is no SQLite database at {path}; give the server's --database-url")
+        engine = create_engine("sqlite://", creator=lambda: _connect_read_only(path))
+    else:
+        engine = create_engine(parsed)
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -102,6 +117,8 @@ def create_storage_engine(url: str) -> Engine:
             # The timeout first, so that switching to WAL waits out another process.
             cursor.execute(f"PRAGMA busy_timeout = {LOCK_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys = ON")
+            if read_only:
+                return
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = FULL")
             # Checkpoint every ~80 MB of WAL rather than 4 MB: an Import's commits rewrite many
@@ -137,6 +154,20 @@ def _reachable(what: str) -> Iterator[None]:
         raise
 
 
+def _connect_read_only(path: str) -> sqlite3.Connection:
+    """`path` opened read-only. A WAL database needs its -shm file, which SQLite cannot create in
+    a directory this process may not write; when it is missing there no connection is open on
+    the file (the last one to close removes it), so the file is read as immutable."""
+    quoted = urllib.parse.quote(path)
+    connection = sqlite3.connect(f"file:{quoted}?mode=ro", uri=True, check_same_thread=False)
+    try:
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return connection
+    except sqlite3.OperationalError:
+        connection.close()
+    return sqlite3.connect(f"file:{quoted}?immutable=1", uri=True, check_same_thread=False)
+
+
 def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
@@ -144,24 +175,62 @@ def alembic_config() -> Config:
 
 
 class SqlStorage:
-    def __init__(self, url: str) -> None:
-        self._engine = create_storage_engine(url)
+    def __init__(self, url: str, read_only: bool = False) -> None:
+        """`read_only` for commands that only read (export, policy diff): nothing is written to the
+        database or beside it; call check_schema() instead of migrate()."""
+        self._url = url
+        self._engine = create_storage_engine(url, read_only)
         self._sqlite = self._engine.dialect.name == "sqlite"
 
     # Migrations.
 
-    def migrate(self) -> None:
+    def migrate(self) -> tuple[str | None, str]:
+        """Bring the schema to the newest migration; the migration it was at (None: no schema)
+        and the one it is at now."""
+        with self.reachable():
+            return self._migrate()
+
+    def check_schema(self) -> None:
+        """FailedPrecondition unless the schema is at the newest migration (without changing it)."""
+        with self.reachable(), self._engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        if current != head:
+            found = f"is at migration {current}" if current else "has no authz schema"
+            raise FailedPrecondition(f"the database {self.shown_url} {found}, not {head}; run `authz migrate` on it")
+
+    @property
+    def shown_url(self) -> str:
+        """The URL without its password, for messages."""
+        if self._sqlite:
+            return self._sqlite_path()
+        return make_url(self._url).render_as_string(hide_password=True)
+
+    @contextmanager
+    def reachable(self) -> Iterator[None]:
+        """Errors opening the database as Unavailable, saying which database and why."""
+        try:
+            yield
+        except OperationalError as error:
+            detail = str(error.orig).strip().splitlines()
+            reason = detail[0].strip().removeprefix("connection failed: ") if detail else type(error.orig).__name__
+            if self._sqlite:
+                raise Unavailable(f"cannot open the SQLite database {self.shown_url}: {reason}; check that its "
+                                  "directory exists and that this user may write there") from None
+            raise Unavailable(f"cannot reach the database {self.shown_url}: {reason}; check that the server is "
+                              "running and the database exists") from None
+
+    def _migrate(self) -> tuple[str | None, str]:
         if self._sqlite:
             with _file_lock(f"{self._sqlite_path()}.migrate.lock"), self._write() as connection:
-                _upgrade(connection)
-            return
+                return _upgrade(connection)
         with self._engine.connect() as connection:
             connection.exec_driver_sql("SET lock_timeout = 0")  # wait for another migration
             connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             connection.commit()
             try:
                 with connection.begin():
-                    _upgrade(connection)
+                    return _upgrade(connection)
             finally:
                 try:
                     connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
@@ -346,10 +415,14 @@ def _insert_sql(connection: Connection, table: str, values: dict[str, Any]) -> s
     return f"INSERT INTO {table} ({columns}) VALUES ({', '.join([marker] * len(values))})"
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection) -> tuple[str | None, str]:
+    before = MigrationContext.configure(connection).get_current_revision()
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
+    after = MigrationContext.configure(connection).get_current_revision()
+    assert after is not None
+    return before, after
 
 
 def _is_conflict(error: DBAPIError) -> bool:
@@ -363,7 +436,11 @@ def _is_conflict(error: DBAPIError) -> bool:
 def _file_lock(path: str) -> Iterator[None]:
     """An exclusive flock on `path` (created if missing, never removed: removing it would let
     a third process lock a new file while a second still holds the old one)."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise ConfigError(f"cannot create the migration lock {path}: {error.strerror}; the directory of the "
+                          "SQLite database must exist and be writable") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -229,7 +229,7 @@ def test_custom_roles_are_planned_and_guarded():
     fails(errors.InvalidArgument, "permissions[0]", ops.CreateCustomRole(
         "x", "project", "", (ops.PermissionSpec("modle", "read"),)), contains="did you mean 'model'")
     fails(errors.FailedPrecondition, "base_role", ops.CreateCustomRole("x", "workspace", "project_viewer", ()))
-    fails(errors.FailedPrecondition, "force", ops.DeleteCustomRole("reviewer"), contains="1 binding use")
+    fails(errors.FailedPrecondition, "force", ops.DeleteCustomRole("reviewer"), contains="1 binding uses role")
     fails(errors.FailedPrecondition, "force", ops.UpdateCustomRole("reviewer", "workspace", "",
                                                                    (ops.PermissionSpec("stack", "read"),)))
     engine.write(ops.DeleteCustomRole("reviewer", force=True))

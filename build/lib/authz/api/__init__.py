@@ -1,1 +1,0 @@
-"""The gRPC edge: servicers, proto<->domain conversion, the error table, interceptors."""

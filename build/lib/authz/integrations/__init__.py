@@ -1,1 +1,0 @@
-"""Plug-ins that let workspace servers ask the sidecar (see zenml.py)."""

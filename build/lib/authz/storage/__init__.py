@@ -1,1 +1,0 @@
-"""Persistence: a Protocol (base.py) and its SQLAlchemy implementation (sql.py)."""
