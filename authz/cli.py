@@ -96,7 +96,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from authz.engine.casbin_export import export
-    from authz.engine.policy import load_policy
+    from authz.engine.policy_files import load_policy
 
     settings = _settings(args)
     policy = load_policy(settings.policy_directory())
@@ -116,7 +116,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _load_example(args: argparse.Namespace) -> int:
-    from authz import example
+    from authz.testing import example
 
     with _client(args) as client:
         try:

@@ -30,7 +30,7 @@ def add_scope_arguments(parser: argparse.ArgumentParser) -> None:
 def read_stored_state(database_url: str):
     """The index and revision of the database, read without writing to it (no migration, no
     lock): `export` and `policy diff` work on a read-only copy."""
-    from authz.core import load_index
+    from authz.service.authorizer import load_index
     from authz.storage.sql import SqlStorage
 
     storage = SqlStorage(database_url, read_only=True)

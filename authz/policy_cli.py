@@ -23,7 +23,8 @@ def _directory(args: argparse.Namespace) -> Path:
 
 
 def validate(args: argparse.Namespace) -> int:
-    from authz.engine.policy import Problem, check_policy_dir
+    from authz.engine.policy import Problem
+    from authz.engine.policy_files import check_policy_dir
     from authz.engine.policy_tests import check_suites
 
     directory = _directory(args)
@@ -45,7 +46,7 @@ def validate(args: argparse.Namespace) -> int:
 
 def test(args: argparse.Namespace) -> int:
     from authz.domain.errors import PolicyError
-    from authz.engine.policy import load_policy
+    from authz.engine.policy_files import load_policy
     from authz.engine.policy_tests import run_suites, suite_files
 
     directory = _directory(args)
@@ -105,7 +106,7 @@ def _load_operations(path: str):
 def diff(args: argparse.Namespace) -> int:
     from authz.domain.errors import AuthzError
     from authz.engine.diff import diff_operations, diff_policy
-    from authz.engine.policy import check_policy_dir, load_policy
+    from authz.engine.policy_files import check_policy_dir, load_policy
 
     if bool(args.candidate) == bool(args.operations):
         raise UsageError("give a CANDIDATE_DIR or --operations FILE (one of them)")

@@ -34,11 +34,11 @@ from authz.api.diagnostics import DiagnosticsServicer
 from authz.api.directory import DirectoryServicer
 from authz.api.policy import PolicyServicer
 from authz.config import Settings, read_setting_file
-from authz.core import Authorizer, load_index
+from authz.service.authorizer import Authorizer, load_index
 from authz.domain.errors import ConfigError
 from authz.metrics import register_state
 from authz.probe import DatabaseProbe
-from authz.reload import PolicyReloader, load_served_policy, publish
+from authz.service.reload import PolicyReloader, load_served_policy, publish
 from authz.storage.sql import SqlStorage
 from authz.tokens import server_tokens
 

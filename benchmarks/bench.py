@@ -8,7 +8,7 @@ For each size asked (`quick` 2,000 bindings, `small` 10,000, `medium` 100,000, `
 (`sqlite`, a file in a temporary directory, and `postgres`, a database `authz_bench_<size>_<pid>`
 created on the server of AUTHZ_TEST_POSTGRES_URL and dropped afterwards) and each run, it:
 
-- generates the seeded synthetic world (authz/synthetic.py) and loads it into a real
+- generates the seeded synthetic world (authz/testing/synthetic.py) and loads it into a real
   `authz serve` process through the public Import API, 10,000 operations per call (timed);
 - restarts the server and times the cold start to SERVING; reads its resident memory;
 - measures against that server, on one channel: the echo floor (DiagnosticsService.Echo, a
@@ -60,13 +60,14 @@ from authz._gen.authz.v1 import directory_pb2_grpc as dir_grpc  # noqa: E402
 from authz._gen.authz.v1 import policy_pb2 as policy_pb  # noqa: E402
 from authz._gen.authz.v1 import policy_pb2_grpc as policy_grpc  # noqa: E402
 from authz.api.convert import operation_to_proto  # noqa: E402
-from authz.core import load_index  # noqa: E402
+from authz.service.authorizer import load_index  # noqa: E402
 from authz.domain.model import PROJECT, Node  # noqa: E402
 from authz.engine import casbin_export, decide  # noqa: E402
-from authz.engine.policy import Policy, load_policy  # noqa: E402
+from authz.engine.policy import Policy  # noqa: E402
+from authz.engine.policy_files import load_policy  # noqa: E402
 from authz.storage.sql import SqlStorage  # noqa: E402
-from authz.synthetic import ACTIONS, ScaledWorld  # noqa: E402
-from authz.testing import Server, resident_bytes  # noqa: E402
+from authz.testing.synthetic import ACTIONS, ScaledWorld  # noqa: E402
+from authz.testing.server import Server, resident_bytes  # noqa: E402
 
 SIZES = {"quick": 2_000, "small": 10_000, "medium": 100_000, "large": 1_000_000}
 DATABASES = ("sqlite", "postgres")

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/who_can.py --bindings 1000000 --json results/who-can.json
     .venv/bin/python benchmarks/who_can.py --quick          # 2,000 bindings, seconds (a test runs it)
 
-It builds bench.py's synthetic world (authz/synthetic.py) at `--bindings`, imports it through
+It builds bench.py's synthetic world (authz/testing/synthetic.py) at `--bindings`, imports it through
 Import into a real server on SQLite, then adds one organization of its own whose project
 `wc-p` has exactly 1,000 subjects that may read `pipeline/target` (600 project viewers, 20
 teams of 10 with a workspace role: 200 members and the 20 teams, 100 organization admins by a
@@ -45,13 +45,13 @@ from authz._gen.authz.v1 import diagnostics_pb2_grpc as diag_grpc  # noqa: E402
 from authz._gen.authz.v1 import directory_pb2 as dir_pb  # noqa: E402
 from authz._gen.authz.v1 import directory_pb2_grpc as dir_grpc  # noqa: E402
 from authz.api.convert import operation_to_proto  # noqa: E402
-from authz.core import load_index  # noqa: E402
+from authz.service.authorizer import load_index  # noqa: E402
 from authz.domain import operations as ops  # noqa: E402
 from authz.domain.model import PROJECT, Node, Resource, Scope  # noqa: E402
 from authz.engine import lookup  # noqa: E402
-from authz.engine.policy import load_policy  # noqa: E402
+from authz.engine.policy_files import load_policy  # noqa: E402
 from authz.storage.sql import SqlStorage  # noqa: E402
-from authz.testing import Server  # noqa: E402
+from authz.testing.server import Server  # noqa: E402
 
 TOKEN = "bench"
 ALLOWED = 1000

@@ -4,7 +4,7 @@ same run, and how soon the plug-in answers after the sidecar restarts.
     .venv/bin/python benchmarks/zenml_overhead.py --requests 300 --json results/zenml.json
 
 It starts a real `authz serve` and three real ZenML servers from the cached environment of
-authz/testing_zenml.py (built on first use): one with RBAC off, one with an allow-all RBAC
+authz/testing/zenml.py (built on first use): one with RBAC off, one with an allow-all RBAC
 class that asks no one (benchmarks/zenml_allow_all.py: ZenML's own RBAC bookkeeping, the floor
 of any RBAC plug-in), and one with the authz plug-in. All hold
 the same world: one project with `--pipelines` pipelines created by the admin, and a non-admin
@@ -45,8 +45,8 @@ from authz import token_file  # noqa: E402
 from authz._gen.authz.v1 import authorization_pb2 as authz_pb  # noqa: E402
 from authz._gen.authz.v1 import authorization_pb2_grpc as authz_grpc  # noqa: E402
 from authz.integrations import zenml as plugin  # noqa: E402
-from authz.testing import Server  # noqa: E402
-from authz.testing_zenml import ZENML_VERSION, ZenMLServer, ensure_venv, free_port  # noqa: E402
+from authz.testing.server import Server  # noqa: E402
+from authz.testing.zenml import ZENML_VERSION, ZenMLServer, ensure_venv, free_port  # noqa: E402
 
 ORG, WORKSPACE, PASSWORD = "bench", "zenml", "Pass-word-1"
 

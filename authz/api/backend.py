@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from authz.core import Authorizer
+from authz.service.authorizer import Authorizer
 from authz.domain.errors import Unavailable
 
 from .limits import Limits

@@ -12,7 +12,8 @@ from authz.domain.model import BindingRow
 from authz.domain.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from authz.domain.validation import shown
 from authz.engine.diff import Diff, diff_operations, diff_policy
-from authz.engine.policy import Role, check_policy_dir
+from authz.engine.policy import Role
+from authz.engine.policy_files import check_policy_dir
 from authz.engine.scope import scope_of
 
 from . import callinfo, convert

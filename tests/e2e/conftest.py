@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from authz.testing import Server
+from authz.testing.server import Server
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import pytest
 from authz._gen.authz.v1 import authorization_pb2 as authz_pb
 from authz._gen.authz.v1 import common_pb2 as common_pb
 from authz.domain.model import Node
-from authz.engine.policy import load_policy
-from authz.synthetic import random_checks, random_world, scope_of_node
+from authz.engine.policy_files import load_policy
+from authz.testing.synthetic import random_checks, random_world, scope_of_node
 
 pytestmark = pytest.mark.e2e
 CHECKS = 2400

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from authz.config import bundled_policies
-from authz.testing import Server
+from authz.testing.server import Server
 
 pytestmark = pytest.mark.e2e
 

@@ -17,7 +17,7 @@ import grpc
 import pytest
 
 from authz._gen.authz.v1 import directory_pb2 as dir_pb
-from authz.testing import Server
+from authz.testing.server import Server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 CODE = grpc.StatusCode

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from authz import example
-from authz.testing import PrivatePostgres, Server
+from authz.testing import example
+from authz.testing.server import PrivatePostgres, Server
 
 PROBE_SECONDS = "0.2"
 

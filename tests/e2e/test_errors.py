@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from authz import example
+from authz.testing import example
 from authz._gen.authz.v1 import authorization_pb2 as authz_pb
 from authz._gen.authz.v1 import directory_pb2 as dir_pb
 from authz.client import Client, check_request
@@ -152,7 +152,7 @@ def test_writes_need_the_admin_token(sqlite_server):
 
 
 def test_check_token_and_change_table_records_the_token_name(tmp_path):
-    from authz.testing import Server
+    from authz.testing.server import Server
 
     (tmp_path / "check.token").write_text("check-secret\n")
     env = {"AUTHZ_ADMIN_TOKEN": "admin-secret"}

@@ -27,9 +27,9 @@ from google.protobuf import descriptor as d
 from google.protobuf import message_factory
 from grpc_health.v1 import health_pb2
 
-from authz import example
+from authz.testing import example
 from authz._gen.authz.v1 import authorization_pb2, diagnostics_pb2, directory_pb2, policy_pb2
-from authz.testing import Server
+from authz.testing.server import Server
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ import time
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2
-from authz.testing import Server
+from authz.testing.server import Server
 
 from authz._gen.authz.v1 import directory_pb2 as dir_pb
 from authz.client import Client

@@ -17,7 +17,7 @@ import pytest
 
 from authz._gen.authz.v1 import policy_pb2 as pb
 from authz.client import check_request
-from authz.testing import Server
+from authz.testing.server import Server
 
 pytestmark = pytest.mark.e2e
 POLICIES = Path(__file__).resolve().parents[2] / "policies"

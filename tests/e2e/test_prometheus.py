@@ -23,8 +23,8 @@ import grpc
 import pytest
 import yaml
 
-from authz import example
-from authz.testing import Server
+from authz.testing import example
+from authz.testing.server import Server
 
 pytestmark = pytest.mark.e2e
 

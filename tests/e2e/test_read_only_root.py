@@ -11,8 +11,8 @@ import signal
 
 import pytest
 
-from authz import example
-from authz.testing import Server
+from authz.testing import example
+from authz.testing.server import Server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 

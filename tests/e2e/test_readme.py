@@ -16,7 +16,7 @@ import readme_blocks
 from readme_blocks import Block
 
 from authz.config import bundled_policies
-from authz.testing import Server
+from authz.testing.server import Server
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from authz.testing import Server
+from authz.testing.server import Server
 
 pytestmark = pytest.mark.e2e
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from authz import example
-from authz.testing import Server
+from authz.testing import example
+from authz.testing.server import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 

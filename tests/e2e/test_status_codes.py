@@ -17,7 +17,7 @@ import pytest
 
 from authz._gen.authz.v1 import directory_pb2 as dir_pb
 from authz._gen.authz.v1 import policy_pb2 as pb
-from authz.testing import Server
+from authz.testing.server import Server
 
 pytestmark = pytest.mark.e2e
 CODE = grpc.StatusCode

@@ -14,7 +14,7 @@ from authz._gen.authz.v1 import directory_pb2 as dir_pb
 from authz._gen.authz.v1 import policy_pb2
 from authz.client import Client
 from authz.storage.sql import SqlStorage
-from authz.testing import Server
+from authz.testing.server import Server
 
 pytestmark = pytest.mark.e2e
 CODE = grpc.StatusCode

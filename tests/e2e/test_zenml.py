@@ -17,8 +17,8 @@ import grpc
 import pytest
 from authz import token_file
 from authz.storage.sql import SqlStorage
-from authz.testing import Server
-from authz.testing_zenml import ZenMLServer, ZenMLUnavailable, ensure_venv, free_port
+from authz.testing.server import Server
+from authz.testing.zenml import ZenMLServer, ZenMLUnavailable, ensure_venv, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.zenml, pytest.mark.timeout(900)]
 

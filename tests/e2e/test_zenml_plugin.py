@@ -16,7 +16,7 @@ import grpc
 import pytest
 from authz import token_file
 from authz.integrations import zenml as plugin
-from authz.testing import Server
+from authz.testing.server import Server
 
 pytestmark = pytest.mark.e2e
 

@@ -10,9 +10,10 @@ from authz.domain.model import Node, Resource, Scope
 from authz.engine import decide, explain
 from authz.engine.index import Index
 from authz.engine.plan import Planner
-from authz.engine.policy import Policy, load_policy
+from authz.engine.policy import Policy
+from authz.engine.policy_files import load_policy
 from authz.engine.scope import resolve
-from authz.synthetic import scope_of_node
+from authz.testing.synthetic import scope_of_node
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 _POLICY = load_policy(POLICIES)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from authz.engine import casbin_export, decide, explain
 from authz.engine.index import Index
-from authz.synthetic import random_checks, random_world
+from authz.testing.synthetic import random_checks, random_world
 
 POLICY = bundled_policy()
 ROLES_BY_LEVEL: dict[str, list[str]] = {}
@@ -78,7 +78,7 @@ def test_export_with_base_roles_and_custom_roles_agrees(tmp_path):
     from harness import POLICIES
 
     from authz.domain.model import RoleRow
-    from authz.engine.policy import load_policy
+    from authz.engine.policy_files import load_policy
 
     directory = tmp_path / "policies"
     shutil.copytree(POLICIES, directory)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from authz.domain import errors
 from authz.domain import operations as ops
 from authz.domain.model import Resource
-from authz.synthetic import random_world, scope_of_node
+from authz.testing.synthetic import random_world, scope_of_node
 
 POLICY = bundled_policy()
 ROLES_BY_LEVEL: dict[str, list[str]] = {}

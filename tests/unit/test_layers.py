@@ -14,9 +14,12 @@ FORBIDDEN = {
     "engine": {"grpc", "sqlalchemy", "google", "authz.storage", "authz.api", "authz._gen"},
     "api": {"sqlalchemy", "casbin", "authz.storage.sql"},
     "storage": {"grpc", "casbin", "google", "authz.engine", "authz.api"},
+    # The service holds the state; the API calls it, never the other way round.
+    "service": {"grpc", "sqlalchemy", "casbin", "google", "authz.api", "authz._gen", "authz.storage.sql",
+                "authz.testing"},
     # Plug-ins run inside other servers: grpc, protobuf and the generated stubs only.
     "integrations": {"sqlalchemy", "alembic", "casbin", "yaml", "prometheus_client", "authz.engine",
-                     "authz.storage", "authz.api", "authz.core", "authz.config", "authz.client"},
+                     "authz.storage", "authz.api", "authz.service", "authz.testing", "authz.config", "authz.client"},
 }
 
 

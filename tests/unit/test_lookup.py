@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from authz.domain.model import Node, RoleRow
 from authz.engine import decide, lookup
 from authz.engine.lookup import RULE_MEMBERSHIP, RULE_RESOURCE_SHARE, RULE_ROLE_BINDING
-from authz.engine.policy import load_policy
-from authz.synthetic import random_checks, random_world
+from authz.engine.policy_files import load_policy
+from authz.testing.synthetic import random_checks, random_world
 
 CUSTOM = RoleRow("db_auditor", "organization", "organization_viewer", (("billing", "read"), ("pipeline", "*")))
 

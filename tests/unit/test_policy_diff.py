@@ -18,7 +18,8 @@ from authz.domain import operations as ops
 from authz.domain.model import Node
 from authz.engine import decide
 from authz.engine.diff import Flip, diff_operations, diff_policy
-from authz.engine.policy import Policy, load_policy
+from authz.engine.policy import Policy
+from authz.engine.policy_files import load_policy
 
 OTHER_TYPE, OTHER_ACTION = "zz_unnamed_type", "zz_unnamed_action"
 

@@ -14,7 +14,7 @@ from harness import POLICIES, Engine, tree, where
 from authz.domain import errors
 from authz.domain import operations as ops
 from authz.engine.diff import Flip, diff_operations, diff_policy
-from authz.engine.policy import check_policy_dir, load_policy
+from authz.engine.policy_files import check_policy_dir, load_policy
 from authz.engine.policy_tests import run_suites
 from authz.domain.model import Node, Resource
 

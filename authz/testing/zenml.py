@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 ZENML_VERSION = "0.98.0"
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 PYTHON_TAG = f"py{sys.version_info.major}.{sys.version_info.minor}"
 
 
