@@ -11,6 +11,9 @@ created on the server of AUTHZ_TEST_POSTGRES_URL and dropped afterwards) and eac
 - generates the seeded synthetic world (authz/testing/synthetic.py) and loads it into a real
   `authz serve` process through the public Import API, 10,000 operations per call (timed);
 - restarts the server and times the cold start to SERVING; reads its resident memory;
+- measures the bare floor (benchmarks/bare_server.py: grpc.aio with one generic handler that
+  answers every call with an empty message, no interceptors, in its own process) with the same
+  client and Check messages, alternating with the calls below;
 - measures against that server, on one channel: the echo floor (DiagnosticsService.Echo, a
   no-op through the same interceptors) and Check latency with a realistic mix (about 60 %
   allowed, grants through teams, inheritance and shares, 10 % unknown subjects), alternating;
@@ -100,12 +103,15 @@ FIGURES: dict[str, tuple[str, str]] = {
     "import_seconds": ("import through Import (10,000 per call)", "≤ 60 s at large"),
     "cold_start_seconds": ("cold start to SERVING", "≤ 15 s at large"),
     "rss_mib": ("server resident memory after load, MiB", "≤ 1536 MiB"),
+    "bare_p50_us": ("bare grpc.aio no-op server (floor) p50, µs", ""),
     "echo_p50_us": ("Echo (floor) p50, µs", ""),
     "echo_p99_us": ("Echo (floor) p99, µs", ""),
     "check_p50_us": ("Check p50, µs", "≤ 1.15 × Echo p50"),
     "check_p99_us": ("Check p99, µs", "≤ 2000 µs"),
     "check_p999_us": ("Check p99.9, µs", ""),
     "check_p50_over_echo": ("Check p50 / Echo p50", "≤ 1.15"),
+    "check_p50_over_bare": ("Check p50 / bare server p50", "≤ 1.10"),
+    "echo_p50_over_bare": ("Echo p50 / bare server p50", ""),
     "check_allowed_fraction": ("Check mix: allowed", "about 0.6"),
     "batch_client_per_s": ("BatchCheck, client-shaped, decisions/s", "≥ 100,000"),
     "echo_batch_client_per_s": ("Echo, same batches, items/s", ""),
@@ -234,13 +240,36 @@ def latencies(call, requests) -> list[float]:
 def alternate(rounds: int, first, second, requests_first, requests_second) -> tuple[list, list]:
     """Run `first` and `second` over their requests in alternating blocks (the machine's load
     drifts; alternating gives both the same conditions). Returns each one's samples."""
-    a: list[float] = []
-    b: list[float] = []
-    n1, n2 = len(requests_first), len(requests_second)
-    for r in range(rounds):
-        a += first(requests_first[r * n1 // rounds:(r + 1) * n1 // rounds])
-        b += second(requests_second[r * n2 // rounds:(r + 1) * n2 // rounds])
+    a, b = alternate_all(rounds, [(first, requests_first), (second, requests_second)])
     return a, b
+
+
+def alternate_all(rounds: int, runs) -> list[list[float]]:
+    """`alternate` for any number of (call over requests, requests)."""
+    samples: list[list[float]] = [[] for _ in runs]
+    for r in range(rounds):
+        for mine, (measure, requests) in zip(samples, runs):
+            n = len(requests)
+            mine += measure(requests[r * n // rounds:(r + 1) * n // rounds])
+    return samples
+
+
+class BareServer:
+    """benchmarks/bare_server.py in a process of its own, as `authz serve` runs in one."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "bare_server.py")],
+                                        stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line.startswith("bare listening on "):
+            self.stop()
+            raise RuntimeError(f"the bare server did not start: {line!r}")
+        self.address = line.split()[-1]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
 
 
 def throughput(call, messages) -> list[float]:
@@ -317,19 +346,34 @@ def measure_server(server: Server, prepared: Prepared, plan: Plan, figures: dict
         directory = dir_grpc.DirectoryServiceStub(channel)
         admin = (("authorization", f"Bearer {TOKEN}"),)
         warm = min(500, len(prepared.checks))
-        latencies(authz.Check, prepared.checks[:warm])
-        latencies(echo, prepared.echoes[:warm])
-
-        echo_s, check_s = alternate(plan.rounds, lambda rs: latencies(echo, rs),
-                                    lambda rs: latencies(authz.Check, rs), prepared.echoes, prepared.checks)
+        bare_server = BareServer()
+        bare_channel = grpc.insecure_channel(bare_server.address)
+        try:
+            # The same stub and messages as Check, on a channel to the bare server.
+            bare = authz_grpc.AuthorizationServiceStub(bare_channel).Check
+            latencies(bare, prepared.checks[:warm])
+            latencies(authz.Check, prepared.checks[:warm])
+            latencies(echo, prepared.echoes[:warm])
+            bare_s, echo_s, check_s = alternate_all(plan.rounds, [
+                (lambda rs: latencies(bare, rs), prepared.checks),
+                (lambda rs: latencies(echo, rs), prepared.echoes),
+                (lambda rs: latencies(authz.Check, rs), prepared.checks),
+            ])
+        finally:
+            bare_channel.close()
+            bare_server.stop()
+        bare_s.sort()
         echo_s.sort()
         check_s.sort()
+        figures["bare_p50_us"] = percentile(bare_s, 0.5) * 1e6
         figures["echo_p50_us"] = percentile(echo_s, 0.5) * 1e6
         figures["echo_p99_us"] = percentile(echo_s, 0.99) * 1e6
         figures["check_p50_us"] = percentile(check_s, 0.5) * 1e6
         figures["check_p99_us"] = percentile(check_s, 0.99) * 1e6
         figures["check_p999_us"] = percentile(check_s, 0.999) * 1e6
         figures["check_p50_over_echo"] = figures["check_p50_us"] / figures["echo_p50_us"]
+        figures["check_p50_over_bare"] = figures["check_p50_us"] / figures["bare_p50_us"]
+        figures["echo_p50_over_bare"] = figures["echo_p50_us"] / figures["bare_p50_us"]
         answers = [authz.Check(m).allowed for m in prepared.checks[:2000]]
         figures["check_allowed_fraction"] = sum(answers) / len(answers)
 
