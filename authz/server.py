@@ -214,7 +214,7 @@ async def serve(settings: Settings) -> None:
     reloader = PolicyReloader(authorizer, settings.policies, settings.policy_poll_seconds)
     policy_servicer.reloader = reloader
     publish(policy)
-    probe = DatabaseProbe(storage.revision, lambda: authorizer.revision, settings.database_probe_seconds)
+    probe = DatabaseProbe(authorizer.storage.revision, lambda: authorizer.revision, settings.database_probe_seconds)
     probe.reached(revision)
     await _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
     # Handlers before announcing readiness: a SIGHUP's default action would end the process.
