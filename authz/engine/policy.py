@@ -367,7 +367,12 @@ class _Reader:
         seen: dict[tuple[str, str, str], Source] = {}
         marker = False
         for name in files:
-            for number, line in _lines(self.directory / name):
+            try:
+                lines = list(_lines(self.directory / name))
+            except PolicyError as error:  # unreadable: a problem of this file, and the others still read
+                self.problem(name, 0, error.reason)
+                continue
+            for number, line in lines:
                 cells = [cell.strip() for cell in line.split(",")]
                 source = Source(name, number, line)
                 if tuple(cells) == MEMBER_LINE:

@@ -323,7 +323,11 @@ def test_a_policy_file_that_is_not_utf8(tmp_path):
     policies = tmp_path / "p"
     shutil.copytree(bundled_policies(), policies)
     (policies / "custom.csv").write_bytes(b"\xff\xfe p, r, project, model, *, read\n")
-    fails_with(authz("policy", "validate", str(policies)), "custom.csv: not UTF-8", command="authz policy validate")
+    # validate reports it as a problem of the policy (exit 1, as for any invalid file) ...
+    validated = authz("policy", "validate", str(policies))
+    assert validated.returncode == 1 and "Traceback" not in validated.stderr, validated
+    assert f"{policies}/custom.csv: not UTF-8 text" in validated.stdout + validated.stderr, validated
+    # ... and serve refuses to start on it, in one line.
     fails_with(authz("serve", "--policies", str(policies), cwd=tmp_path), "not UTF-8", command="authz serve")
 
 

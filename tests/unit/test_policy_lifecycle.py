@@ -84,7 +84,8 @@ def test_unreadable_policy_files_are_problems_not_errors(candidate):
     (candidate / "broken.csv").write_bytes(b"p, \xff\xfe, project, model, *, read\n")
     (candidate / "folder.csv").mkdir()
     found = problems_of(candidate)
-    assert found and all("cannot read it" in p for p in found), found
+    assert sorted(p.split(":")[0] for p in found) == ["broken.csv", "folder.csv"], found
+    assert all("cannot read it" in p or "not UTF-8" in p for p in found), found
 
 
 def test_base_role_problems(candidate):
