@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from authz.testing import Server
 
 pytestmark = pytest.mark.e2e
@@ -28,7 +29,7 @@ def examples() -> list[tuple[str, list[str]]]:
     text = README.read_text()
     start = text.index(SECTION)
     end = text.find("\n## ", start + len(SECTION))
-    blocks = re.findall(r"```console\n(.*?)```", text[start:end], re.S)
+    blocks = re.findall(r"```console\n(.*?)```", text[start:end], re.DOTALL)
     found: list[tuple[str, list[str]]] = []
     for block in blocks:
         for line in block.splitlines():

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from authz.testing import Server
 
 pytestmark = pytest.mark.e2e
@@ -22,18 +23,18 @@ def section() -> str:
 
 
 def blocks(kind: str) -> list[str]:
-    return re.findall(rf"```{kind}\n(.*?)```", section(), re.S)
+    return re.findall(rf"```{kind}\n(.*?)```", section(), re.DOTALL)
 
 
 def matches(expected: str, actual: str) -> bool:
     pattern = "".join(".+?" if part == "…" else re.escape(part) for part in re.split("(…)", expected))
-    return re.fullmatch(pattern, actual, re.S) is not None
+    return re.fullmatch(pattern, actual, re.DOTALL) is not None
 
 
 def test_the_console_examples_print_what_the_readme_shows(tmp_path):
     (example,) = blocks("console")
     env = {k: v for k, v in os.environ.items() if k != "AUTHZ_TOKENS_FILE"}
-    runs = re.split(r"^\$ ", example, flags=re.M)[1:]
+    runs = re.split(r"^\$ ", example, flags=re.MULTILINE)[1:]
     assert len(runs) == 2
     for run in runs:
         command, _, expected = run.partition("\n")
