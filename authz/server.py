@@ -10,7 +10,6 @@ import logging
 import signal
 import socket
 import time
-from pathlib import Path
 
 import grpc
 import grpc.aio
@@ -20,11 +19,14 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from authz import metrics
-from authz._gen.authz.v1 import authorization_pb2, diagnostics_pb2, directory_pb2, policy_pb2
 from authz._gen.authz.v1 import (
+    authorization_pb2,
     authorization_pb2_grpc,
+    diagnostics_pb2,
     diagnostics_pb2_grpc,
+    directory_pb2,
     directory_pb2_grpc,
+    policy_pb2,
     policy_pb2_grpc,
 )
 from authz.api import interceptors

@@ -153,7 +153,7 @@ class Policy:
 
     def lineage(self, role: str) -> list[Role]:
         """The role followed by its base roles, nearest first."""
-        chain = []
+        chain: list[Role] = []
         while role and role in self.roles and len(chain) <= len(self.roles):
             chain.append(self.roles[role])
             role = self.roles[role].base_role
@@ -324,7 +324,7 @@ class _Reader:
         for (section, key), expected in EXPECTED_MODEL.items():
             got = parser.get(section, key, fallback=None)
             if got is None or _normalise(got) != _normalise(expected):
-                line = next((n for n, l in enumerate(text.splitlines(), 1) if l.strip().startswith(f"{key} =")), 0)
+                line = next((n for n, row in enumerate(text.splitlines(), 1) if row.strip().startswith(f"{key} =")), 0)
                 shown = "missing" if got is None else "different"
                 self.problem(MODEL_FILE, line, f"[{section}] {key} is {shown}: authz implements exactly "
                                                f"'{_normalise(expected)[:80]}...' (see the README)")
@@ -357,7 +357,7 @@ class _Reader:
     def casbin_loads(self, name: str) -> None:
         try:
             casbin.Enforcer(str(self.directory / MODEL_FILE), str(self.directory / name))
-        except Exception as error:  # pycasbin raises bare exceptions of many kinds
+        except Exception as error:  # noqa: BLE001 -- pycasbin raises bare exceptions of many kinds
             self.problem(name, 0, f"Casbin cannot load it with {MODEL_FILE}: {error}")
 
     def roles(self, files: list[str], type_levels: dict[str, str], actions: frozenset[str]) -> dict[str, Role]:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.M | re.S)
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 MARKER = re.compile(r"<!--\s*readme-test:\s*(.*?)\s*-->\s*$")
 ID = re.compile(r"\b[0-9a-f]{32}\b")
 README_ID = re.compile(r"\b[0-9a-f]{4}…")

@@ -12,6 +12,7 @@ import sys
 
 import grpc
 import pytest
+
 from authz import example
 from authz._gen.authz.v1 import directory_pb2 as dir_pb
 from authz.client import check_request

@@ -121,7 +121,7 @@ def test_a_port_in_use(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        address = "127.0.0.1:%d" % taken.getsockname()[1]
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
         grpc_taken = authz("serve", "--grpc-address", address, "--metrics-address", "", cwd=tmp_path)
         fails_with(grpc_taken, f"gRPC on {address}", "in use", "--grpc-address", command="authz serve")
         metrics_taken = authz("serve", "--grpc-address", "127.0.0.1:0", "--metrics-address", address, cwd=tmp_path)

@@ -90,7 +90,7 @@ class Fuzzer:
             return rng.choice(PATHS)
         if name == "page_token":
             return rng.choice(["", "not-a-token!", "YWNtZQ==", "////", "MDFh"])
-        if name.endswith("id") or name.endswith("ids") or name == "service":
+        if name.endswith(("id", "ids")) or name == "service":
             return rng.choice(IDS)
         return "".join(rng.choice("abz_:.-@* ") for _ in range(rng.randrange(0, 12)))
 

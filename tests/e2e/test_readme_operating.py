@@ -25,9 +25,9 @@ def examples() -> list[tuple[str, str, str]]:
     section = section[: section.index("\n## ", 1)]
     found = []
     for match in re.finditer(r"^<!-- readme-test: by=test_readme_operating -->\n```console\n(.*?)^```", section,
-                             re.S | re.M):
-        heading = re.findall(r"^### (.+)$", section[: match.start()], re.M)[-1]
-        for chunk in re.split(r"^\$ ", match.group(1), flags=re.M)[1:]:
+                             re.DOTALL | re.MULTILINE):
+        heading = re.findall(r"^### (.+)$", section[: match.start()], re.MULTILINE)[-1]
+        for chunk in re.split(r"^\$ ", match.group(1), flags=re.MULTILINE)[1:]:
             command, _, output = chunk.partition("\n")
             found.append((heading, command, output))
     return found

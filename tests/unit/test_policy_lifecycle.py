@@ -13,10 +13,10 @@ from harness import POLICIES, Engine, tree, where
 
 from authz.domain import errors
 from authz.domain import operations as ops
+from authz.domain.model import Node, Resource
 from authz.engine.diff import Flip, diff_operations, diff_policy
 from authz.engine.policy import check_policy_dir, load_policy
 from authz.engine.policy_tests import run_suites
-from authz.domain.model import Node, Resource
 
 
 @pytest.fixture
