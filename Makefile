@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: serve test proto install clean
+.PHONY: serve test lint proto install clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,12 @@ install: $(BIN)/.installed
 serve: install
 	$(BIN)/authz serve
 
-test: install
+# ruff over the tree and mypy over authz/ (settings in pyproject.toml); `make test` runs them first.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy authz
+
+test: lint
 	$(BIN)/pytest
 
 proto: install

@@ -160,20 +160,22 @@ def add_commands(commands, client_settings, run_with_client) -> None:
     who.add_argument("--project", help="the node asked about: a project...")
     who.add_argument("--workspace", help="...or a workspace...")
     who.add_argument("--organization", help="...or an organization")
-    who.add_argument("--format", choices=("text", "json"), default="text")
+    who.add_argument("--format", choices=("text", "json"), default="text", help="text for a person, json for machines")
     client_settings(who)
     who.set_defaults(run=lambda args: run_with_client(args, who_can))
 
     subject = commands.add_parser("access", help="a subject's bindings, shares and memberships, everywhere")
     subject.add_argument("subject", help="user:<id>, service_account:<id> or team:<id>")
     subject.add_argument("--organization", help="only access in this organization")
-    subject.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    subject.add_argument("--format", choices=("text", "json", "csv"), default="text",
+                         help="text for a person; json or csv for an audit")
     client_settings(subject)
     subject.set_defaults(run=lambda args: run_with_client(args, access))
 
     report = commands.add_parser("access-report", help="everyone's bindings and shares in an organization, "
                                                        "one row per (subject, role, node, team) and per share")
     report.add_argument("--organization", required=True, help="the organization to report on")
-    report.add_argument("--format", choices=("text", "json", "csv"), default="csv")
+    report.add_argument("--format", choices=("text", "json", "csv"), default="csv",
+                        help="csv (the default) or json for an audit; text for a person")
     client_settings(report)
     report.set_defaults(run=lambda args: run_with_client(args, access_report))

@@ -67,7 +67,6 @@ def _client(args: argparse.Namespace):
 
 def _serve(args: argparse.Namespace) -> int:
     from authz.server import serve
-    from authz.token_file import TokenFileError
 
     settings = _settings(args)
     logging.basicConfig(level=settings.log_level_number, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

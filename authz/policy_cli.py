@@ -67,8 +67,8 @@ def test(args: argparse.Namespace) -> int:
             "errors": [str(e) for e in errors],
         }, indent=2))
     else:
-        for error in errors:
-            print(f"cannot run {error}")
+        for problem in errors:
+            print(f"cannot run {problem}")
         for result in results:
             status = "ok" if not result.failures else f"{len(result.failures)} failed"
             print(f"{result.file}: {result.name}: {result.assertions} assertions, {status}")
@@ -126,6 +126,7 @@ def diff(args: argparse.Namespace) -> int:
                 return 2
             result = diff_policy(index, active, candidate.with_custom_roles(index.custom_roles.values()))
         else:
+            assert operations is not None
             result = diff_operations(index, active, operations)
     except AuthzError as error:
         print(f"error: {error.message}", file=sys.stderr)
@@ -163,8 +164,8 @@ def explain(args: argparse.Namespace, client) -> int:
     print(f"  subject   {args.subject}" + (f" (through {e.via_team})" if e.via_team else ""))
     if e.HasField("binding"):
         scope = e.binding.scope
-        node = scope.project_id and f"project:{scope.project_id}" or scope.workspace_id and \
-            f"workspace:{scope.workspace_id}" or f"organization:{scope.organization_id}"
+        node = (scope.project_id and f"project:{scope.project_id}") or (scope.workspace_id and \
+            f"workspace:{scope.workspace_id}") or f"organization:{scope.organization_id}"
         print(f"  binding   {e.binding.id}: {e.binding.subject} has {e.binding.role} on {node}")
     if e.HasField("policy_line"):
         inherited = f" (inherited from {e.inherited_from})" if e.inherited_from else ""

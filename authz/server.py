@@ -10,7 +10,6 @@ import logging
 import signal
 import socket
 import time
-from pathlib import Path
 
 import grpc
 import grpc.aio
@@ -20,11 +19,14 @@ from grpc_reflection.v1alpha import reflection
 from prometheus_client import start_http_server
 
 from authz import metrics
-from authz._gen.authz.v1 import authorization_pb2, diagnostics_pb2, directory_pb2, policy_pb2
 from authz._gen.authz.v1 import (
+    authorization_pb2,
     authorization_pb2_grpc,
+    diagnostics_pb2,
     diagnostics_pb2_grpc,
+    directory_pb2,
     directory_pb2_grpc,
+    policy_pb2,
     policy_pb2_grpc,
 )
 from authz.api import interceptors
@@ -34,10 +36,10 @@ from authz.api.diagnostics import DiagnosticsServicer
 from authz.api.directory import DirectoryServicer
 from authz.api.policy import PolicyServicer
 from authz.config import Settings, read_setting_file
-from authz.service.authorizer import Authorizer, load_index
 from authz.domain.errors import ConfigError
 from authz.metrics import register_state
 from authz.probe import DatabaseProbe
+from authz.service.authorizer import Authorizer, load_index
 from authz.service.reload import PolicyReloader, load_served_policy, publish
 from authz.storage.sql import SqlStorage
 from authz.tokens import server_tokens
@@ -214,7 +216,7 @@ async def serve(settings: Settings) -> None:
     reloader = PolicyReloader(authorizer, settings.policies, settings.policy_poll_seconds)
     policy_servicer.reloader = reloader
     publish(policy)
-    probe = DatabaseProbe(storage.revision, lambda: authorizer.revision, settings.database_probe_seconds)
+    probe = DatabaseProbe(authorizer.storage.revision, lambda: authorizer.revision, settings.database_probe_seconds)
     probe.reached(revision)
     await _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
     # Handlers before announcing readiness: a SIGHUP's default action would end the process.

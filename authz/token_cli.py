@@ -73,5 +73,5 @@ def add_commands(commands) -> None:
     made.add_argument("name", help="the name the change table records for this token's writes")
     made.add_argument("--scope", required=True, choices=SCOPES, help="check, integration or admin")
     named = add("revoke", "remove a token from the tokens file", revoke)
-    named.add_argument("name")
+    named.add_argument("name", help="the name of the token to revoke")
     add("list", "the names and scopes in the tokens file", list_tokens)

@@ -63,14 +63,14 @@ from authz._gen.authz.v1 import directory_pb2_grpc as dir_grpc  # noqa: E402
 from authz._gen.authz.v1 import policy_pb2 as policy_pb  # noqa: E402
 from authz._gen.authz.v1 import policy_pb2_grpc as policy_grpc  # noqa: E402
 from authz.api.convert import operation_to_proto  # noqa: E402
-from authz.service.authorizer import load_index  # noqa: E402
 from authz.domain.model import PROJECT, Node  # noqa: E402
 from authz.engine import casbin_export, decide  # noqa: E402
 from authz.engine.policy import Policy  # noqa: E402
 from authz.engine.policy_files import load_policy  # noqa: E402
+from authz.service.authorizer import load_index  # noqa: E402
 from authz.storage.sql import SqlStorage  # noqa: E402
-from authz.testing.synthetic import ACTIONS, ScaledWorld  # noqa: E402
 from authz.testing.server import Server, resident_bytes  # noqa: E402
+from authz.testing.synthetic import ACTIONS, ScaledWorld  # noqa: E402
 
 SIZES = {"quick": 2_000, "small": 10_000, "medium": 100_000, "large": 1_000_000}
 DATABASES = ("sqlite", "postgres")
@@ -248,7 +248,7 @@ def alternate_all(rounds: int, runs) -> list[list[float]]:
     """`alternate` for any number of (call over requests, requests)."""
     samples: list[list[float]] = [[] for _ in runs]
     for r in range(rounds):
-        for mine, (measure, requests) in zip(samples, runs):
+        for mine, (measure, requests) in zip(samples, runs, strict=True):
             n = len(requests)
             mine += measure(requests[r * n // rounds:(r + 1) * n // rounds])
     return samples

@@ -45,11 +45,11 @@ from authz._gen.authz.v1 import diagnostics_pb2_grpc as diag_grpc  # noqa: E402
 from authz._gen.authz.v1 import directory_pb2 as dir_pb  # noqa: E402
 from authz._gen.authz.v1 import directory_pb2_grpc as dir_grpc  # noqa: E402
 from authz.api.convert import operation_to_proto  # noqa: E402
-from authz.service.authorizer import load_index  # noqa: E402
 from authz.domain import operations as ops  # noqa: E402
 from authz.domain.model import PROJECT, Node, Resource, Scope  # noqa: E402
 from authz.engine import lookup  # noqa: E402
 from authz.engine.policy_files import load_policy  # noqa: E402
+from authz.service.authorizer import load_index  # noqa: E402
 from authz.storage.sql import SqlStorage  # noqa: E402
 from authz.testing.server import Server  # noqa: E402
 

@@ -53,10 +53,10 @@ def table(client: bool) -> str:
 
 def render(text: str) -> str:
     for name, client in (("serve", False), ("client", True)):
-        pattern = re.compile(rf"(<!-- config:{name} -->\n).*?(<!-- /config:{name} -->)", re.S)
+        pattern = re.compile(rf"(<!-- config:{name} -->\n).*?(<!-- /config:{name} -->)", re.DOTALL)
         if not pattern.search(text):
             raise SystemExit(f"README.md has no <!-- config:{name} --> ... <!-- /config:{name} --> markers")
-        text = pattern.sub(lambda m: m.group(1) + table(client) + "\n" + m.group(2), text)
+        text = pattern.sub(lambda m, client=client: m.group(1) + table(client) + "\n" + m.group(2), text)
     return text
 
 

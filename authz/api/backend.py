@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from authz.service.authorizer import Authorizer
 from authz.domain.errors import Unavailable
+from authz.service.authorizer import Authorizer
 
 from .limits import Limits
 

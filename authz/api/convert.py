@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, cast
+
 from authz._gen.authz.v1 import authorization_pb2 as authz_pb
 from authz._gen.authz.v1 import common_pb2 as common_pb
 from authz._gen.authz.v1 import directory_pb2 as dir_pb
@@ -49,7 +52,7 @@ def share_to_proto(share: ShareRow, scope: Scope) -> common_pb.ResourceShare:
 def explanation_to_proto(decision: Decision, scope_of) -> authz_pb.Explanation:
     """`scope_of(node)` gives the full Scope of a node named in the decision."""
     message = authz_pb.Explanation(
-        rule=decision.rule, text=decision.text, via_team=decision.via_team,
+        rule=cast(Any, decision.rule), text=decision.text, via_team=decision.via_team,
         inherited_from=decision.inherited_from, closest_misses=decision.closest_misses,
     )
     if decision.policy_line is not None:
@@ -86,7 +89,7 @@ def delete_resources(m: dir_pb.DeleteResourcesRequest) -> ops.DeleteResources:
 
 
 # One converter per `Operation` oneof field; unary write RPCs use the same ones.
-OPERATION_FROM_PROTO = {
+OPERATION_FROM_PROTO: dict[str, Callable[[Any], ops.Operation]] = {
     "create_organization": lambda m: ops.CreateOrganization(m.id, m.display_name),
     "create_workspace": lambda m: ops.CreateWorkspace(m.id, m.organization_id, m.display_name),
     "create_project": lambda m: ops.CreateProject(m.id, m.workspace_id, m.display_name),
@@ -135,7 +138,7 @@ def _operation_fields(operation: ops.Operation) -> dict:
                 for ref in operation.resources
             ]
         }
-    return {name: getattr(operation, name) for name in operation.__slots__}  # type: ignore[union-attr]
+    return {name: getattr(operation, name) for name in operation.__slots__}
 
 
 def operation_to_proto(operation: ops.Operation) -> dir_pb.Operation:
@@ -149,7 +152,7 @@ def fill_grant(message: common_pb.Grant, grant: Grant, scope_message) -> None:
     """Fill an empty Grant message in place (listings make thousands: setting fields costs
     less than building and copying sub-messages). `scope_message(node)` gives a node's full
     Scope message."""
-    message.rule = grant.rule
+    message.rule = cast(Any, grant.rule)
     if grant.via_team:
         message.via_team = grant.via_team
     if grant.wildcard:

@@ -114,7 +114,7 @@ class DirectoryServicer(pb_grpc.DirectoryServiceServicer):
     async def CreateRoleBinding(self, request, context):
         revision, recorded = await self._write([convert.create_role_binding(request)])
         authorizer = self.backend.authorizer
-        binding = authorizer.index.bindings[recorded[0].id]  # type: ignore[union-attr]
+        binding = authorizer.index.bindings[recorded[0].id]
         return pb.CreateRoleBindingResponse(
             binding=convert.binding_to_proto(binding, scope_of(authorizer.index, binding.node)), revision=revision
         )

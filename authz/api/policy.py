@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from authz._gen.authz.v1 import policy_pb2 as pb
 from authz._gen.authz.v1 import policy_pb2_grpc as pb_grpc
 from authz.domain import operations as ops
-from authz.domain.model import BindingRow
 from authz.domain.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from authz.domain.model import BindingRow
 from authz.domain.validation import shown
 from authz.engine.diff import Diff, diff_operations, diff_policy
 from authz.engine.policy import Role
@@ -43,7 +44,8 @@ def _permissions(request) -> tuple[ops.PermissionSpec, ...]:
 class PolicyServicer(pb_grpc.PolicyServiceServicer):
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
-        self.reloader = None  # set by the server once the index has loaded
+        # A PolicyReloader (authz/reload.py, above this layer), set by the server once the index has loaded.
+        self.reloader: Any = None
 
     async def ListRoles(self, request, context) -> pb.ListRolesResponse:
         authorizer = self.backend.authorizer

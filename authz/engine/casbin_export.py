@@ -15,6 +15,7 @@ How the hierarchy maps onto Casbin domains (see policies/model.conf):
 from __future__ import annotations
 
 import shutil
+from itertools import pairwise
 from pathlib import Path
 
 from authz.domain.model import ORGANIZATION, PROJECT, WORKSPACE, Node
@@ -26,7 +27,7 @@ POLICY_FILE = "policy.csv"
 
 
 def policy_lines(index: Index, policy: Policy) -> list[str]:
-    lines = []
+    lines: list[str] = []
     for role in policy.roles.values():
         lines.extend(
             f"p, {role.name}, {role.level}, {perm.resource_type}, *, {perm.action}" for perm in role.permissions
@@ -44,7 +45,7 @@ def policy_lines(index: Index, policy: Policy) -> list[str]:
     for binding in index.bindings.values():
         lines.append(f"g, {binding.subject}, {binding.role}, {binding.node}")
         lineage = policy.lineage(binding.role)
-        extends.update((role.name, base.name, binding.node) for role, base in zip(lineage, lineage[1:]))
+        extends.update((role.name, base.name, binding.node) for role, base in pairwise(lineage))
         for node in index.chain(binding.node) or ():
             members.add((binding.subject, node))
             domains_of.setdefault(binding.subject, set()).add(node)

@@ -156,7 +156,7 @@ def _role_flips(index: Index, points: Iterable[Point], grid: _Grid, before: dict
 
 def _with_parents(index: Index, points: set[Point]) -> set[Point]:
     """The points and, for each, the same subject at the parent node."""
-    parents = {(subject, index.parent[node]) for subject, node in points if index.parent.get(node) is not None}
+    parents = {(subject, parent) for subject, node in points if (parent := index.parent.get(node)) is not None}
     return points | parents
 
 
@@ -183,7 +183,7 @@ def _affected_points(index: Index, changes: Sequence[Change]) -> set[Point]:
         row = change.row
         if isinstance(row, BindingRow):
             points |= binding_points(index, [row])
-            for subject, node in list(points):
+            for subject, _ in list(points):
                 for binding_id in index.bindings_by_subject.get(subject, ()):
                     below = index.bindings[binding_id].node
                     if row.node in (index.chain(below) or ()):
@@ -217,7 +217,7 @@ def _share_and_member_checks(index: Index, changes: Sequence[Change]) -> set[tup
 def _membership_reads(index: Index, subjects: Iterable[str], node: Node) -> set[tuple[str, str, str, str, Node]]:
     """Rule 3's reads that a binding on `node` makes possible: each node on its chain, asked
     at its parent (an organization at itself)."""
-    checks = set()
+    checks: set[tuple[str, str, str, str, Node]] = set()
     for each in index.chain(node) or ():
         asked_at = each if each.kind == ORGANIZATION else index.parent.get(each)
         if asked_at is not None and each.kind in LEVELS:

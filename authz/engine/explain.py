@@ -11,7 +11,7 @@ from .decide import RULE_MEMBERSHIP, RULE_NONE, RULE_RESOURCE_SHARE, RULE_ROLE_B
 from .index import Index
 from .policy import Policy, Source
 
-__all__ = ["Decision", "explain", "RULE_MEMBERSHIP", "RULE_NONE", "RULE_RESOURCE_SHARE", "RULE_ROLE_BINDING"]
+__all__ = ["RULE_MEMBERSHIP", "RULE_NONE", "RULE_RESOURCE_SHARE", "RULE_ROLE_BINDING", "Decision", "explain"]
 
 MAX_MISSES = 5
 

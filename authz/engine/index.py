@@ -15,7 +15,8 @@ from __future__ import annotations
 import heapq
 import itertools
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from authz.domain.model import (
     BindingRow,
@@ -74,7 +75,7 @@ class SubjectEntry:
     below. At a million bindings every lookup in a big dict is a trip to main memory; a check
     makes one for the subject and one per team, the rest are in the subject's small dicts."""
 
-    __slots__ = ("roles", "teams", "bindings", "shared", "members")
+    __slots__ = ("bindings", "members", "roles", "shared", "teams")
 
     def __init__(self) -> None:
         self.roles: dict[Node, dict[str, str]] = {}
@@ -476,7 +477,7 @@ class Index:
             del self.custom_roles[row.name]
 
 
-_HANDLERS = {
+_HANDLERS: dict[type, Callable[[Index, Any, bool], None]] = {
     OrganizationRow: Index._node,
     WorkspaceRow: Index._node,
     ProjectRow: Index._node,

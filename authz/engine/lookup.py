@@ -19,8 +19,19 @@ from .policy import Policy
 
 TEAM_PREFIX = TEAM + ":"
 
-__all__ = ["Grant", "Allowed", "AccessRow", "who_can", "subjects_page", "subject_access", "organization_nodes",
-           "node_access", "RULE_MEMBERSHIP", "RULE_RESOURCE_SHARE", "RULE_ROLE_BINDING"]
+__all__ = [
+    "RULE_MEMBERSHIP",
+    "RULE_RESOURCE_SHARE",
+    "RULE_ROLE_BINDING",
+    "AccessRow",
+    "Allowed",
+    "Grant",
+    "node_access",
+    "organization_nodes",
+    "subject_access",
+    "subjects_page",
+    "who_can",
+]
 
 
 class Grant(NamedTuple):

@@ -229,7 +229,7 @@ class Planner:
         if scope is not None:
             # One id naming a stored node (the common case): valid, as everything stored is,
             # and without ancestors to verify. Anything else is resolved in full.
-            given = [(kind, ident) for kind, ident in (
+            given = [Node(kind, ident) for kind, ident in (
                 (PROJECT, scope.project_id), (WORKSPACE, scope.workspace_id), (ORGANIZATION, scope.organization_id)
             ) if ident]
             if len(given) == 1:
@@ -375,12 +375,13 @@ class _Tentative:
             row = change.row
             if type(change) is Put and type(row) in _HELD_ROWS:
                 self.held.append(change)
-                if type(row) is BindingRow:
+                if isinstance(row, BindingRow):
                     self.binding_keys[(row.subject, row.node, row.role)] = row.id
                     self.binding_ids.add(row.id)
-                elif type(row) is MemberRow:
+                elif isinstance(row, MemberRow):
                     self.members.add((row.team_id, row.subject))
                 else:
+                    assert isinstance(row, ShareRow)
                     self.shares.add(((row.node, row.resource_type, row.resource_id), row.subject))
             else:
                 self.index.apply(change)

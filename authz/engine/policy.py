@@ -1,5 +1,5 @@
 """The compiled policy: roles, their permissions, the resource types and actions, and the
-grant memo a decision reads (owned by the policy, so a reload drops it with the policy).
+grant memo a decision reads (owned by the policy, so that a reload drops it with the policy).
 
 policy_files.py reads a policy directory into a `Policy`."""
 
@@ -140,7 +140,7 @@ class Policy:
 
     def lineage(self, role: str) -> list[Role]:
         """The role followed by its base roles, nearest first."""
-        chain = []
+        chain: list[Role] = []
         while role and role in self.roles and len(chain) <= len(self.roles):
             chain.append(self.roles[role])
             role = self.roles[role].base_role
@@ -257,6 +257,3 @@ def listed(names: list[str], most: int = 5) -> str:
     """At most `most` names, then how many more."""
     shown = ", ".join(names[:most])
     return shown + (f" and {len(names) - most} more" if len(names) > most else "")
-
-
-# The longest message of one problem (its values come from files a caller may name).

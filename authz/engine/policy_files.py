@@ -40,10 +40,10 @@ from .policy import (
     _check_lineage,
     _compile,
     _nearest,
-    listed,
     permission_problem,
 )
 
+# The longest message of one problem (its values come from files a caller may name).
 MAX_PROBLEM_CHARS = 300
 
 
@@ -95,7 +95,7 @@ class _Reader:
         for (section, key), expected in EXPECTED_MODEL.items():
             got = parser.get(section, key, fallback=None)
             if got is None or _normalise(got) != _normalise(expected):
-                line = next((n for n, l in enumerate(text.splitlines(), 1) if l.strip().startswith(f"{key} =")), 0)
+                line = next((n for n, row in enumerate(text.splitlines(), 1) if row.strip().startswith(f"{key} =")), 0)
                 shown = "missing" if got is None else "different"
                 self.problem(MODEL_FILE, line, f"[{section}] {key} is {shown}: authz implements exactly "
                                                f"'{_normalise(expected)[:80]}...' (see the README)")
@@ -128,7 +128,7 @@ class _Reader:
     def casbin_loads(self, name: str) -> None:
         try:
             casbin.Enforcer(str(self.directory / MODEL_FILE), str(self.directory / name))
-        except Exception as error:  # pycasbin raises bare exceptions of many kinds
+        except Exception as error:  # noqa: BLE001 -- pycasbin raises bare exceptions of many kinds
             self.problem(name, 0, f"Casbin cannot load it with {MODEL_FILE}: {error}")
 
     def roles(self, files: list[str], type_levels: dict[str, str], actions: frozenset[str]) -> dict[str, Role]:
@@ -138,7 +138,12 @@ class _Reader:
         seen: dict[tuple[str, str, str], Source] = {}
         marker = False
         for name in files:
-            for number, line in _lines(self.directory / name):
+            try:
+                lines = list(_lines(self.directory / name))
+            except PolicyError as error:  # unreadable: a problem of this file, and the others still read
+                self.problem(name, 0, error.reason)
+                continue
+            for number, line in lines:
                 cells = [cell.strip() for cell in line.split(",")]
                 source = Source(name, number, line)
                 if tuple(cells) == MEMBER_LINE:

@@ -105,8 +105,8 @@ def load_suite(path: Path, relative: str) -> tuple[dict, list[int]]:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         raise SuiteError(relative, mark.line + 1 if mark else 0, f"not valid YAML: {error}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    except OSError as error:
+        reason = error.strerror or str(error)
         raise SuiteError(relative, 0, f"cannot read it: {reason[:120]}") from None
     errors = sorted(_VALIDATOR.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:

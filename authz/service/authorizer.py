@@ -111,7 +111,7 @@ class Authorizer:
     # ---- decisions (synchronous, on the event loop)
 
     def check(self, subject: str, action: str, resource: Resource, scope: Scope, field: str = "scope") -> bool:
-        node, chain = resolve(self.index, scope, field)
+        _, chain = resolve(self.index, scope, field)
         if chain is None:
             return False
         return decide.find_grant(self.index, self.policy, subject, action, resource.type, resource.id, chain) is not None
@@ -127,7 +127,7 @@ class Authorizer:
     def list_subjects(self, action: str, resource: Resource, scope: Scope, after: str,
                       limit: int) -> tuple[list[lookup.Allowed], bool]:
         """A page of the subjects allowed (see lookup.subjects_page); none at an unknown node."""
-        node, chain = resolve(self.index, scope)
+        _, chain = resolve(self.index, scope)
         if chain is None:
             return [], False
         return lookup.subjects_page(self.index, self.policy, action, resource.type, resource.id, chain[0], after,
@@ -188,8 +188,8 @@ class Authorizer:
             # reload from the database rather than guess.
             await self._resync()
             raise
-        for name, count in operation_counts(recorded, changes).items():
-            metrics.WRITES.labels(name).inc(count)
+        for name, done in operation_counts(recorded, changes).items():
+            metrics.WRITES.labels(name).inc(done)
         self.index.apply_all(changes)
         if policy is not None:
             self.file_policy = policy

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from authz import metrics
-from authz.service.authorizer import Authorizer
 from authz.domain.errors import AuthzError, FailedPrecondition, PolicyError, Unavailable
 from authz.domain.wording import agree, count
 from authz.engine.policy import Policy
 from authz.engine.policy_files import check_policy_dir, policy_digest, watched_digest
 from authz.engine.policy_tests import run_suites
+from authz.service.authorizer import Authorizer
 
 log = logging.getLogger(__name__)
 

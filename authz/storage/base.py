@@ -11,9 +11,10 @@ from authz.domain.operations import WriteRecord
 
 
 class Storage(Protocol):
-    def migrate(self) -> None:
-        """Bring the schema to the newest migration. Safe to run from several processes at
-        once: a lock (a PostgreSQL advisory lock; a file lock beside a SQLite file) serialises them."""
+    def migrate(self) -> tuple[str | None, str]:
+        """Bring the schema to the newest migration and return (the migration before, None for
+        an empty database; the migration now). Safe to run from several processes at once: a
+        lock (a PostgreSQL advisory lock; a file lock beside a SQLite file) serialises them."""
 
     def load(self, sink: Callable[[Iterable[Row]], None]) -> int:
         """Feed every stored row to `sink` from one consistent snapshot, one call per table

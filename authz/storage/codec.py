@@ -44,11 +44,11 @@ def encode(operations: Iterable[Operation]) -> str:
 def decode(text: str) -> tuple[Operation, ...]:
     items = json.loads(text)
     if not isinstance(items, list):
-        raise ValueError("stored operations are not a JSON array")  # noqa: TRY004
+        raise ValueError("stored operations are not a JSON array")
     operations = []
     for index, item in enumerate(items):
         if not isinstance(item, dict) or not isinstance(item.get("op"), str):
-            raise ValueError(f"stored operation {index} has no 'op' name")  # noqa: TRY004
+            raise ValueError(f"stored operation {index} has no 'op' name")
         fields = dict(item)
         name = fields.pop("op")
         cls = _OPERATIONS_BY_NAME.get(name)
@@ -136,7 +136,7 @@ def _decoder(cls: type) -> Decoder:
 
     def decode_object(data: Any) -> Any:
         if not isinstance(data, dict):
-            raise ValueError(f"expected an object for {cls.__name__}, got {type(data).__name__}")  # noqa: TRY004
+            raise ValueError(f"expected an object for {cls.__name__}, got {type(data).__name__}")
         unknown = data.keys() - fields.keys()
         if unknown:
             raise ValueError(f"{cls.__name__} has no field {min(unknown)!r}")

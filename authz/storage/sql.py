@@ -287,6 +287,7 @@ class SqlStorage:
                 return
             connection.execution_options(**{_SQLITE_BEGIN: "BEGIN IMMEDIATE"})
             sqlite = connection.connection.driver_connection  # outside SQLAlchemy's transaction
+            assert sqlite is not None
             sqlite.execute(f"PRAGMA cache_size = -{WRITE_CACHE_KIB}")
             try:
                 with connection.begin():

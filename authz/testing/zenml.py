@@ -207,7 +207,7 @@ class ZenMLServer:
             headers["Authorization"] = f"Bearer {token}"
         request = urllib.request.Request(url, data=data, headers=headers, method=method)
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 -- loopback only
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
                 return Response(answer.status, answer.read())
         except urllib.error.HTTPError as error:
             return Response(error.code, error.read())

@@ -8,6 +8,7 @@ service and speaks JSON.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import grpc
 from google.protobuf import descriptor_pool, json_format, message_factory
@@ -27,7 +28,7 @@ def main(argv: list[str]) -> int:
         elif arg == "-d":
             data = next(args)
         elif arg in ("-cacert", "-cert", "-key"):
-            files[arg] = open(next(args), "rb").read()
+            files[arg] = Path(next(args)).read_bytes()
         elif arg.startswith("-"):
             print(f"grpcurl stand-in: {arg} is not supported", file=sys.stderr)
             return 2

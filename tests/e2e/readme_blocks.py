@@ -13,6 +13,8 @@ Other blocks run when an HTML comment right before them says so, `<!-- readme-te
                 the lines it must print)
   file=NAME     write the block to NAME in the server's working directory
   setup=NAME    call the setup function NAME (tests/e2e/test_readme.py) in that directory first
+  by=TEST       leave the block to tests/e2e/TEST.py, which runs it with what it needs (promtool,
+                the repository as working directory); the README test passes over it
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.M | re.S)
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 MARKER = re.compile(r"<!--\s*readme-test:\s*(.*?)\s*-->\s*$")
 ID = re.compile(r"\b[0-9a-f]{32}\b")
 README_ID = re.compile(r"\b[0-9a-f]{4}…")
@@ -41,6 +43,8 @@ class Block:
 
     @property
     def runs(self) -> bool:
+        if "by" in self.options:
+            return False
         return self.language == "console" or bool({"run", "file", "setup"} & set(self.options))
 
     def commands(self) -> list[tuple[str, str]]:
@@ -70,11 +74,17 @@ def blocks(path: Path = README) -> list[Block]:
     return [block for block in found if block.runs]
 
 
+def _line_pattern(line: str) -> str:
+    return "".join("[^\n]*" if part == "…" else re.escape(part) for part in re.split("(…)", line))
+
+
 def matches(expected: str, actual: str) -> bool:
-    """Whether `actual` is what the README shows as `expected` (ids normalised, `…` elided)."""
-    actual = ID.sub("<id>", actual.strip("\n"))
+    """Whether `actual` is what the README shows as `expected`: ids normalised, a `…` within a
+    line stands for the rest of it, and a line that is only `…` for any run of lines."""
+    actual = ID.sub("<id>", actual.strip("\n")) + "\n"
     expected = README_ID.sub("<id>", expected)
-    pattern = "".join("[^\n]*" if part == "…" else re.escape(part) for part in re.split("(…)", expected))
+    pattern = "".join("(?:[^\n]*\n)*" if line.strip() == "…" else _line_pattern(line) + "\n"
+                      for line in expected.split("\n"))
     return re.fullmatch(pattern, actual) is not None
 
 

@@ -12,9 +12,10 @@ import sys
 
 import grpc
 import pytest
-from authz.testing import example
+
 from authz._gen.authz.v1 import directory_pb2 as dir_pb
 from authz.client import check_request
+from authz.testing import example
 from authz.testing.server import Server
 
 pytestmark = pytest.mark.e2e

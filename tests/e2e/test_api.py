@@ -9,9 +9,9 @@ import pytest
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
-from authz.testing import example
 from authz._gen.authz.v1 import directory_pb2 as dir_pb
 from authz.client import check_request
+from authz.testing import example
 
 pytestmark = pytest.mark.e2e
 AUTHZ = "authz.v1.AuthorizationService"

@@ -5,6 +5,7 @@ directory, on a free port), never the shared one, since it stops it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -78,10 +79,8 @@ def private_postgres():
         cluster.init()
         cluster.start()
         yield cluster
-        try:
+        with contextlib.suppress(RuntimeError):  # already stopped
             cluster.stop()
-        except RuntimeError:
-            pass  # already stopped
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from authz.testing import example
 from authz._gen.authz.v1 import authorization_pb2 as authz_pb
 from authz._gen.authz.v1 import directory_pb2 as dir_pb
 from authz.client import Client, check_request
+from authz.testing import example
 
 pytestmark = pytest.mark.e2e
 CODE = grpc.StatusCode

@@ -27,8 +27,8 @@ from google.protobuf import descriptor as d
 from google.protobuf import message_factory
 from grpc_health.v1 import health_pb2
 
-from authz.testing import example
 from authz._gen.authz.v1 import authorization_pb2, diagnostics_pb2, directory_pb2, policy_pb2
+from authz.testing import example
 from authz.testing.server import Server
 
 pytestmark = pytest.mark.e2e
@@ -90,7 +90,7 @@ class Fuzzer:
             return rng.choice(PATHS)
         if name == "page_token":
             return rng.choice(["", "not-a-token!", "YWNtZQ==", "////", "MDFh"])
-        if name.endswith("id") or name.endswith("ids") or name == "service":
+        if name.endswith(("id", "ids")) or name == "service":
             return rng.choice(IDS)
         return "".join(rng.choice("abz_:.-@* ") for _ in range(rng.randrange(0, 12)))
 

@@ -10,10 +10,10 @@ import time
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2
-from authz.testing.server import Server
 
 from authz._gen.authz.v1 import directory_pb2 as dir_pb
 from authz.client import Client
+from authz.testing.server import Server
 
 pytestmark = pytest.mark.e2e
 
@@ -39,7 +39,7 @@ def test_sigterm_finishes_calls_in_flight_and_loses_nothing_acknowledged(server)
     assert revisions == list(range(1, len(revisions) + 1))  # gap-free, in commit order
     server.start()
     with server.client() as client:
-        for org, revision in acknowledged:
+        for org, _ in acknowledged:
             with pytest.raises(grpc.RpcError) as caught:
                 client.create_organization(org)
             assert caught.value.code() == grpc.StatusCode.ALREADY_EXISTS, org

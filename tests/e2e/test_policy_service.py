@@ -289,5 +289,5 @@ def test_serve_refuses_a_policy_whose_suites_fail_as_a_reload_would(tmp_path, po
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     (line,) = done.stderr.strip().splitlines()
-    assert line.startswith(f"authz serve: the policy in {policy_dir} cannot be served: 1 policy test assertion(s) "
-                           "fail under the candidate: tests/project_roles.yaml:")
+    assert line.startswith(f"authz serve: the policy in {policy_dir} cannot be served: 1 policy test assertion "
+                           "fails under the candidate: tests/project_roles.yaml:")

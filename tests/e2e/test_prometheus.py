@@ -133,7 +133,7 @@ def drive_traffic(server: Server, policies: Path, prometheus: Prometheus) -> Non
             client.create_role_binding(f"user:new-{round_number}", "project_viewer", project="prod-llms")
             for bad in (
                 lambda: client.check("nobody", "read", "pipeline/train", project="prod-llms"),
-                lambda: anonymous.create_organization(f"org-{round_number}"),
+                lambda round_number=round_number: anonymous.create_organization(f"org-{round_number}"),
             ):
                 with pytest.raises(grpc.RpcError):
                     bad()

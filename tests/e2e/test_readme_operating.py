@@ -17,14 +17,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def examples() -> list[tuple[str, str, str]]:
-    """(subsection, command, expected output) of every console example in "## Operating it"."""
+    """(subsection, command, expected output) of every console example in "## Operating it" that
+    the README marks as this test's (`<!-- readme-test: by=test_readme_operating -->`; the
+    section's other examples are run by test_readme.py)."""
     text = (ROOT / "README.md").read_text()
     section = text[text.index("\n## Operating it\n"):]
     section = section[: section.index("\n## ", 1)]
     found = []
-    for match in re.finditer(r"^```console\n(.*?)^```", section, re.S | re.M):
-        heading = re.findall(r"^### (.+)$", section[: match.start()], re.M)[-1]
-        for chunk in re.split(r"^\$ ", match.group(1), flags=re.M)[1:]:
+    for match in re.finditer(r"^<!-- readme-test: by=test_readme_operating -->\n```console\n(.*?)^```", section,
+                             re.DOTALL | re.MULTILINE):
+        heading = re.findall(r"^### (.+)$", section[: match.start()], re.MULTILINE)[-1]
+        for chunk in re.split(r"^\$ ", match.group(1), flags=re.MULTILINE)[1:]:
             command, _, output = chunk.partition("\n")
             found.append((heading, command, output))
     return found

@@ -154,11 +154,11 @@ def test_undecodable_requests_are_invalid_argument_counted_and_never_traced(serv
                "/grpc.health.v1.Health/Check"]
     for method in methods:
         raw = client.channel.unary_unary(method)  # bytes in, bytes out
-        code, details = status(lambda body: raw(body, timeout=10, metadata=client.metadata), b"\xff\xff\xff")
+        code, details = status(lambda body, raw=raw: raw(body, timeout=10, metadata=client.metadata), b"\xff\xff\xff")
         assert code == CODE.INVALID_ARGUMENT and details.startswith(f"the request is not a valid {method}"), details
     streams = [client.channel.unary_stream("/grpc.health.v1.Health/Watch"),
                client.channel.stream_stream("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo")]
-    for stream, body in zip(streams, [b"\xff\xff\xff", iter([b"\xff\xff\xff"])]):
+    for stream, body in zip(streams, [b"\xff\xff\xff", iter([b"\xff\xff\xff"])], strict=True):
         with pytest.raises(grpc.RpcError) as caught:
             list(stream(body, timeout=10))
         assert caught.value.code() == CODE.INVALID_ARGUMENT, caught.value.details()

@@ -9,6 +9,7 @@ import time
 
 import grpc
 import pytest
+
 from authz import token_file
 from authz._gen.authz.v1 import directory_pb2 as dir_pb
 from authz._gen.authz.v1 import policy_pb2

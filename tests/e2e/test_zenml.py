@@ -15,6 +15,7 @@ import uuid
 
 import grpc
 import pytest
+
 from authz import token_file
 from authz.storage.sql import SqlStorage
 from authz.testing.server import Server
@@ -360,8 +361,7 @@ def test_the_plugin_names_a_missing_setting_at_zenml_start(world, tmp_path):
 
 
 def test_the_plugin_token_may_not_bind_roles(world):
-    with world.sidecar.client(token=world.plugin_token) as plugin:
-        with pytest.raises(grpc.RpcError) as caught:
-            plugin.create_role_binding(f"user:{uuid.uuid4()}", "organization_admin", organization=ORG)
+    with world.sidecar.client(token=world.plugin_token) as plugin, pytest.raises(grpc.RpcError) as caught:
+        plugin.create_role_binding(f"user:{uuid.uuid4()}", "organization_admin", organization=ORG)
     assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert "needs scope 'admin'; token 'zenml' has scope 'integration'" in caught.value.details()

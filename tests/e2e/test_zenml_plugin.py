@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import grpc
 import pytest
+
 from authz import token_file
 from authz.integrations import zenml as plugin
 from authz.testing.server import Server
@@ -183,7 +184,7 @@ def test_deleting_an_unknown_project_is_success_and_a_service_account_goes_with_
 
 
 def test_an_unreachable_sidecar_raises_a_runtime_error_and_a_restart_is_seen_at_once(sidecar, tmp_path):
-    server, tmp = sidecar
+    server, _ = sidecar
     plug = rbac(sidecar, AUTHZ_ZENML_TIMEOUT_SECONDS="1")
     user = User(uuid.uuid4())
     assert plug.check_permissions(user, {Resource("stack", uuid.uuid4())}, "read")
@@ -202,7 +203,7 @@ def test_an_unreachable_sidecar_raises_a_runtime_error_and_a_restart_is_seen_at_
 
 
 def test_a_rotated_token_file_is_picked_up(sidecar):
-    server, tmp = sidecar
+    _, tmp = sidecar
     plug = rbac(sidecar)
     user = User(uuid.uuid4())
     plug.list_allowed_resource_ids(user, Resource("stack"), "read")

@@ -8,12 +8,12 @@ import asyncio
 import threading
 from pathlib import Path
 
-from authz.testing import example
-from authz.service.authorizer import Authorizer, load_index
 from authz.domain import operations as ops
 from authz.domain.model import Resource, Scope
 from authz.engine.policy_files import load_policy
+from authz.service.authorizer import Authorizer, load_index
 from authz.storage.sql import SqlStorage
+from authz.testing import example
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 

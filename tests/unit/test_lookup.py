@@ -122,7 +122,7 @@ def test_who_can_holds_exactly_the_subjects_check_allows(seed, custom, with_dele
 
 
 def test_every_rule_and_team_members_are_found():
-    engine, world, universe = build(7, custom=True, with_deletes=False)
+    engine, _, _ = build(7, custom=True, with_deletes=False)
     index, policy = engine.index, engine.policy
     engine.bind("team:team0-0", "project_viewer", project_id="prj0-0-0")
     engine.share("team:team0-1", "model/m1", ("read",), project_id="prj0-0-0")
@@ -138,7 +138,7 @@ def test_every_rule_and_team_members_are_found():
     assert any(g.wildcard and g.binding.role == "db_auditor" for g in pipelines["user:u3"])
     # Rule 3: members of a project (here, through a team) may read it at its workspace.
     members = lookup.who_can(index, policy, "read", "project", "prj0-0-0", engine.node(workspace_id="ws0-0"))
-    member = sorted(index.members["team0-0"])[0]
+    member = min(index.members["team0-0"])
     assert any(g.rule == RULE_MEMBERSHIP and g.via_team == "team:team0-0" for g in members[member])
     # An unknown node: Check denies everyone, so nobody is listed.
     assert lookup.who_can(index, policy, "read", "model", "m1", Node("project", "no-such-project")) == {}
@@ -147,7 +147,7 @@ def test_every_rule_and_team_members_are_found():
 @settings(max_examples=10, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), with_deletes=st.booleans())
 def test_subject_access_agrees_with_check_and_the_organization_report(seed, with_deletes):
-    engine, world, universe = build(seed, custom=False, with_deletes=with_deletes)
+    engine, _, universe = build(seed, custom=False, with_deletes=with_deletes)
     index, policy = engine.index, engine.policy
     everyone = set()
     for subject in universe:

@@ -7,14 +7,15 @@ the same way."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 import shutil
-from pathlib import Path
 
 import pytest
 from harness import POLICIES, Engine, tree, where
 
 from authz.domain import operations as ops
+from authz.domain.errors import AlreadyExists
 from authz.domain.model import Node
 from authz.engine import decide
 from authz.engine.diff import Flip, diff_operations, diff_policy
@@ -127,10 +128,8 @@ def random_world(rng: random.Random) -> tuple[Engine, list[str]]:
         subject = rng.choice(subjects)
         role = rng.choice(ROLES_BY_LEVEL[node.kind])
         scope = where(**{f"{node.kind}_id": node.id})
-        try:
+        with contextlib.suppress(AlreadyExists):  # a duplicate binding drawn twice
             engine.write(ops.CreateRoleBinding(subject, role, scope))
-        except Exception:  # noqa: BLE001 -- a duplicate binding drawn twice
-            pass
     return engine, subjects
 
 

@@ -13,10 +13,10 @@ from harness import POLICIES, Engine, tree, where
 
 from authz.domain import errors
 from authz.domain import operations as ops
+from authz.domain.model import Node, Resource
 from authz.engine.diff import Flip, diff_operations, diff_policy
 from authz.engine.policy_files import check_policy_dir, load_policy
 from authz.engine.policy_tests import run_suites
-from authz.domain.model import Node, Resource
 
 
 @pytest.fixture
@@ -84,7 +84,8 @@ def test_unreadable_policy_files_are_problems_not_errors(candidate):
     (candidate / "broken.csv").write_bytes(b"p, \xff\xfe, project, model, *, read\n")
     (candidate / "folder.csv").mkdir()
     found = problems_of(candidate)
-    assert found and all("cannot read it" in p for p in found), found
+    assert sorted(p.split(":")[0] for p in found) == ["broken.csv", "folder.csv"], found
+    assert all("cannot read it" in p or "not UTF-8" in p for p in found), found
 
 
 def test_base_role_problems(candidate):

@@ -7,6 +7,7 @@ import os
 import threading
 
 import pytest
+
 from authz import token_file
 from authz.token_file import TokenFile, TokenFileError
 

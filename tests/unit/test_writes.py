@@ -77,8 +77,8 @@ def test_binding_errors(e):
 
 
 def test_share_errors_and_actor_rule(e):
-    def share(subject="user:a", resource=Resource("pipeline", "x"), actions=("read",), actor="", **scope):
-        return ops.SetResourceMembership(subject, resource, where(**(scope or {"project_id": "p1"})), actions, actor)
+    def share(subject="user:a", resource=None, actions=("read",), actor="", **scope):
+        return ops.SetResourceMembership(subject, resource or Resource("pipeline", "x"), where(**(scope or {"project_id": "p1"})), actions, actor)
 
     fails(e, errors.InvalidArgument, "resource.id", share(resource=Resource("pipeline", "")))
     fails(e, errors.InvalidArgument, "resource.type", share(resource=Resource("*", "x")))
