@@ -33,7 +33,7 @@ def _binding_grant(index: Index, policy: Policy, subjects, chain, rtype: str, ac
     return None
 
 
-def _member_node(index: Index, chain: tuple[Node, ...], rtype: str, rid: str) -> Node | None:
+def member_node(index: Index, chain: tuple[Node, ...], rtype: str, rid: str) -> Node | None:
     """Rule 3's node m: a node of kind `rtype` and id `rid` whose parent is the asked node
     (or the asked node itself for an organization)."""
     if rtype not in LEVELS:
@@ -62,35 +62,12 @@ def find_grant(index: Index, policy: Policy, subject: str, action: str, rtype: s
             if share is not None and action in share.actions:
                 return RULE_RESOURCE_SHARE, share, who
     if action == "read":
-        member = _member_node(index, chain, rtype, rid)
+        member = member_node(index, chain, rtype, rid)
         if member is not None:
             for who in subjects:
                 if index.is_member(who, member):
                     return RULE_MEMBERSHIP, member, who
     return None
-
-
-# The roles that grant each (resource type, action), for one policy at a time (the active
-# one changes rarely; a new one starts the table over). Bounded: types and actions the policy
-# does not know come from requests, and at most _GRANTING_LIMIT pairs are remembered.
-_GRANTING_LIMIT = 4096
-_granting_policy: Policy | None = None
-_granting: dict[tuple[str, str], frozenset[str]] = {}
-
-
-def granting_roles(policy: Policy, rtype: str, action: str) -> frozenset[str]:
-    """The roles with a permission matching (rtype, action)."""
-    global _granting_policy, _granting
-    if policy is not _granting_policy:
-        _granting_policy, _granting = policy, {}
-    key = (rtype, action)
-    roles = _granting.get(key)
-    if roles is None:
-        roles = frozenset(role for role in policy.roles if policy.allows(role, rtype, action))
-        if len(_granting) >= _GRANTING_LIMIT:
-            _granting.clear()
-        _granting[key] = roles
-    return roles
 
 
 def allowed(index: Index, policy: Policy, subject: str, action: str, rtype: str, rid: str, chain) -> bool:
@@ -106,7 +83,7 @@ def allowed_for(index: Index, policy: Policy, entry, subject: str, action: str, 
     teams = None
     if entry is not None:
         teams = entry.teams
-        granting = granting_roles(policy, rtype, action)
+        granting = policy.granting(rtype, action)
         if granting:
             for node in chain:
                 roles = entry.roles.get(node)
@@ -139,7 +116,7 @@ def allowed_for(index: Index, policy: Policy, entry, subject: str, action: str, 
                             return True
     # Rule 3.
     if rid and action == "read" and rtype in LEVELS:
-        member = _member_node(index, chain, rtype, rid)
+        member = member_node(index, chain, rtype, rid)
         if member is not None:
             if entry is not None and member in entry.members:
                 return True

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from authz.domain.model import ORGANIZATION, TEAM, BindingRow, Node, ShareRow
 
-from .decide import RULE_MEMBERSHIP, RULE_RESOURCE_SHARE, RULE_ROLE_BINDING, _member_node, granting_roles
+from .decide import RULE_MEMBERSHIP, RULE_RESOURCE_SHARE, RULE_ROLE_BINDING, member_node
 from .index import Index
 from .policy import Policy
 
@@ -99,7 +99,7 @@ def who_can(index: Index, policy: Policy, action: str, rtype: str, rid: str, nod
     members = index.members
     bindings = index.bindings
     # Rule 1: bindings on the node or an ancestor whose role grants (rtype, action).
-    granting = granting_roles(policy, rtype, action)
+    granting = policy.granting(rtype, action)
     if granting:
         wildcard: dict[str, bool] = {}
         for here in chain:
@@ -126,7 +126,7 @@ def who_can(index: Index, policy: Policy, action: str, rtype: str, rid: str, nod
     # Rule 3: reading a node m (a child of the node, or the organization itself) is allowed to
     # everyone holding a binding on m or below it, and to their teams' members.
     if action == "read":
-        member = _member_node(index, chain, rtype, rid)
+        member = member_node(index, chain, rtype, rid)
         if member is not None:
             lowest: dict[str, str] = {}  # holder -> its smallest binding id on or below m
             for here in index.subtree(member):

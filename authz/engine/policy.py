@@ -119,6 +119,9 @@ def _matches(permission: Permission, rtype: str, action: str) -> bool:
     return permission.resource_type in (WILDCARD, rtype) and permission.action in (WILDCARD, action)
 
 
+GRANTING_LIMIT = 4096
+
+
 @dataclass(frozen=True)
 class Policy:
     roles: dict[str, Role]
@@ -128,6 +131,22 @@ class Policy:
     digest: str
     loaded_at: float
     _grants: dict[str, _Grant]
+    # The grant memo: the roles that grant each (resource type, action), filled as checks ask.
+    # Owned by this policy, so a reload or a custom-role write (a new Policy) starts it over.
+    _granting: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
+
+    def granting(self, rtype: str, action: str) -> frozenset[str]:
+        """The roles with a permission matching (rtype, action). Bounded: types and actions the
+        policy does not know come from requests, so at most GRANTING_LIMIT pairs are kept."""
+        memo = self._granting
+        key = (rtype, action)
+        roles = memo.get(key)
+        if roles is None:
+            roles = frozenset(role for role in self.roles if self.allows(role, rtype, action))
+            if len(memo) >= GRANTING_LIMIT:
+                memo.clear()
+            memo[key] = roles
+        return roles
 
     def allows(self, role: str, rtype: str, action: str) -> bool:
         """Does `role` (with its base roles) have a permission matching (rtype, action)?
@@ -177,7 +196,7 @@ class Policy:
         problems += _check_lineage(roles)
         if problems:
             raise PolicyError("; ".join(str(p) for p in problems))
-        return replace(self, roles=roles, _grants=_compile(roles))
+        return replace(self, roles=roles, _grants=_compile(roles), _granting={})
 
 
 def _compile(roles: dict[str, Role]) -> dict[str, _Grant]:
