@@ -1,145 +1,29 @@
 """Server interceptors, one per module; `chain()` assembles them in their one order:
 
-1. metrics    - outermost, so that rejected calls are counted and timed too;
-2. request_id - names the call for logs and the change table;
-3. auth       - bearer tokens;
-4. errors     - domain errors to status codes, anything else to INTERNAL.
+1. metrics     - outermost, so that rejected calls are counted and timed too;
+2. request_id  - names the call for logs and the change table;
+3. errors      - domain errors (the auth interceptor's too) to status codes by the one error
+                 table (authz/api/errors.py), anything else to INTERNAL;
+4. auth        - bearer tokens: raises Unauthenticated or PermissionDenied;
+5. undecodable - a request whose bytes do not decode is INVALID_ARGUMENT.
 
 Each wraps unary-unary handlers only. A request whose bytes do not decode reaches them as an
 `Undecodable` (gRPC would otherwise answer UNKNOWN and log a traceback before any interceptor
-saw the call); the errors interceptor answers it INVALID_ARGUMENT, and metrics count it. gRPC sees them as one interceptor, `Chain`, which builds
-the wrapped handler of a method once (each interceptor's `wrap`, innermost last) and answers
-every later call of that method with one dict lookup: a check pays for the wrappers, not for
-four interceptor round trips."""
+saw the call); metrics count it. The pieces they share are in base.py."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import logging
 
-import grpc
 import grpc.aio
 
-Behavior = Callable[[object, grpc.aio.ServicerContext], Awaitable[object]]
+from .auth import AuthInterceptor, Tokens
+from .base import Chain
+from .errors import ErrorInterceptor, UndecodableInterceptor
+from .metrics import MetricsInterceptor
+from .request_id import RequestIdInterceptor
 
 
-class Undecodable:
-    """Stands for a request message that could not be parsed."""
-
-    __slots__ = ("reason",)
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-
-def tolerant(deserialize: Callable[[bytes], object] | None) -> Callable[[bytes], object] | None:
-    """`deserialize`, answering an Undecodable instead of raising."""
-    if deserialize is None:
-        return None
-
-    def decode(data: bytes) -> object:
-        try:
-            return deserialize(data)
-        except Exception as error:  # noqa: BLE001 -- DecodeError, and whatever else parsing raises
-            return Undecodable(type(error).__name__)
-
-    return decode
-
-
-class UnaryInterceptor:
-    """Base: subclasses implement `wrap(method, behavior)`, returning `behavior` itself when
-    they have nothing to do for `method`."""
-
-    def wrap(self, method: str, behavior: Behavior) -> Behavior:
-        raise NotImplementedError
-
-
-class Chain(grpc.aio.ServerInterceptor):
-    """The interceptors, outermost first, as one gRPC interceptor."""
-
-    def __init__(self, interceptors: Sequence[UnaryInterceptor]) -> None:
-        self.interceptors = tuple(interceptors)
-        self._cache: dict[str, grpc.RpcMethodHandler] = {}
-
-    def wrap(self, method: str, behavior: Behavior) -> Behavior:
-        for interceptor in reversed(self.interceptors):
-            behavior = interceptor.wrap(method, behavior)
-        return behavior
-
-    async def intercept_service(self, continuation, handler_call_details):
-        method = handler_call_details.method
-        cached = self._cache.get(method)
-        if cached is not None:
-            return cached
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return handler
-        if handler.unary_unary is None:
-            wrapped = _streaming(method, handler)
-            self._cache[method] = wrapped
-            return wrapped
-        wrapped = grpc.unary_unary_rpc_method_handler(
-            self.wrap(method, handler.unary_unary),
-            request_deserializer=tolerant(handler.request_deserializer),
-            response_serializer=handler.response_serializer,
-        )
-        self._cache[method] = wrapped
-        return wrapped
-
-
-def _streaming(method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
-    """A streaming handler (health's Watch, reflection) that answers undecodable requests
-    INVALID_ARGUMENT instead of UNKNOWN with a traceback. No other interceptor applies."""
-    message = f"the request is not a valid {method} message"
-
-    async def checked(request, context) -> None:
-        if type(request) is Undecodable:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{message} ({request.reason})")
-
-    async def relay(result):
-        if hasattr(result, "__aiter__"):
-            async for response in result:
-                yield response
-        else:
-            await result
-
-    if handler.unary_stream is not None:
-        behavior = handler.unary_stream
-
-        async def unary_stream(request, context):
-            await checked(request, context)
-            async for response in relay(behavior(request, context)):
-                yield response
-
-        return grpc.unary_stream_rpc_method_handler(
-            unary_stream, tolerant(handler.request_deserializer), handler.response_serializer)
-    streaming = handler.stream_stream or handler.stream_unary
-    if streaming is None:
-        return handler
-
-    async def requests(iterator, context):
-        async for request in iterator:
-            await checked(request, context)
-            yield request
-
-    if handler.stream_stream is not None:
-        async def stream_stream(iterator, context):
-            async for response in relay(streaming(requests(iterator, context), context)):
-                yield response
-
-        return grpc.stream_stream_rpc_method_handler(
-            stream_stream, tolerant(handler.request_deserializer), handler.response_serializer)
-
-    async def stream_unary(iterator, context):
-        return await streaming(requests(iterator, context), context)
-
-    return grpc.stream_unary_rpc_method_handler(
-        stream_unary, tolerant(handler.request_deserializer), handler.response_serializer)
-
-
-def chain(tokens, logger) -> list[grpc.aio.ServerInterceptor]:
-    from .auth import AuthInterceptor
-    from .errors import ErrorInterceptor
-    from .metrics import MetricsInterceptor
-    from .request_id import RequestIdInterceptor
-
-    return [Chain([MetricsInterceptor(), RequestIdInterceptor(), AuthInterceptor(tokens), ErrorInterceptor(logger)])]
+def chain(tokens: Tokens, logger: logging.Logger) -> list[grpc.aio.ServerInterceptor]:
+    return [Chain([MetricsInterceptor(), RequestIdInterceptor(), ErrorInterceptor(logger), AuthInterceptor(tokens),
+                   UndecodableInterceptor()])]

@@ -9,20 +9,20 @@ The token of AUTHZ_ADMIN_TOKEN / --admin-token-file is named `admin` with scope 
 of --check-token-file `check` with scope check; a tokens file (--tokens-file) adds named tokens.
 Checks are open while neither --check-token-file nor a tokens file is configured. Health,
 reflection, ListRoles and GetPolicy are open. A missing or unknown token is UNAUTHENTICATED; a
-known token outside its scope is PERMISSION_DENIED, naming the scope it lacks."""
+known token outside its scope is PERMISSION_DENIED, naming the scope it lacks: typed errors
+(domain.Unauthenticated, PermissionDenied), which the errors interceptor maps by the one table."""
 
 from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
 
-import grpc
-
 from authz import token_file
 from authz.api import callinfo
+from authz.domain.errors import PermissionDenied, Unauthenticated
 from authz.token_file import ADMIN, CHECK, INTEGRATION, TokenFile
 
-from . import Behavior, UnaryInterceptor
+from .base import Behavior, UnaryInterceptor
 
 CHECK_PREFIXES = ("/authz.v1.AuthorizationService/", "/authz.v1.DiagnosticsService/")
 ADMIN_PREFIXES = ("/authz.v1.DirectoryService/", "/authz.v1.PolicyService/")
@@ -107,16 +107,10 @@ class AuthInterceptor(UnaryInterceptor):
         async def authenticated(request, context):
             identified = tokens.identify(_bearer(context))
             if identified is None:
-                await context.abort(
-                    grpc.StatusCode.UNAUTHENTICATED,
-                    f"{method} needs {wanted} as 'authorization: Bearer <token>' metadata",
-                )
+                raise Unauthenticated(f"{method} needs {wanted} as 'authorization: Bearer <token>' metadata")
             name, scope = identified
             if not token_file.includes(scope, needed):
-                await context.abort(
-                    grpc.StatusCode.PERMISSION_DENIED,
-                    f"{method} needs scope {needed!r}; token {name!r} has scope {scope!r}",
-                )
+                raise PermissionDenied(f"{method} needs scope {needed!r}; token {name!r} has scope {scope!r}")
             callinfo.caller.set(name)
             return await behavior(request, context)
 

@@ -13,7 +13,7 @@ from authz.api import callinfo
 from authz.api.errors import internal_message, status_for
 from authz.domain.errors import AuthzError
 
-from . import Behavior, UnaryInterceptor, Undecodable
+from .base import Behavior, UnaryInterceptor, Undecodable
 
 MAX_MESSAGE_CHARS = 2000
 
@@ -22,6 +22,20 @@ def capped(message: str) -> str:
     if len(message) <= MAX_MESSAGE_CHARS:
         return message
     return f"{message[:MAX_MESSAGE_CHARS]}... ({len(message) - MAX_MESSAGE_CHARS} more characters)"
+
+
+class UndecodableInterceptor(UnaryInterceptor):
+    """A request whose bytes did not decode is INVALID_ARGUMENT, before any handler sees it
+    (and after authentication, so that an unauthenticated caller learns nothing more)."""
+
+    def wrap(self, method: str, behavior: Behavior) -> Behavior:
+        async def decoded(request, context):
+            if type(request) is Undecodable:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                    f"the request is not a valid {method} message ({request.reason})")
+            return await behavior(request, context)
+
+        return decoded
 
 
 class ErrorInterceptor(UnaryInterceptor):
@@ -33,9 +47,6 @@ class ErrorInterceptor(UnaryInterceptor):
         log = self.log
 
         async def mapped(request, context):
-            if type(request) is Undecodable:
-                await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                    f"the request is not a valid {method} message ({request.reason})")
             try:
                 return await behavior(request, context)
             except grpc.aio.AbortError:

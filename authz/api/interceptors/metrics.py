@@ -9,7 +9,7 @@ import grpc.aio
 
 from authz import metrics
 
-from . import Behavior, UnaryInterceptor
+from .base import Behavior, UnaryInterceptor
 
 
 class MetricsInterceptor(UnaryInterceptor):

@@ -12,7 +12,7 @@ import os
 from authz.api import callinfo
 from authz.domain.validation import ID_PATTERN
 
-from . import Behavior, UnaryInterceptor
+from .base import Behavior, UnaryInterceptor
 
 HEADER = "x-request-id"
 

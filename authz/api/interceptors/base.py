@@ -1,0 +1,127 @@
+"""What the interceptors share: the wrapper type, the Undecodable stand-in, and `Chain`, which
+gRPC sees as one interceptor. `Chain` builds the wrapped handler of a method once (each
+interceptor's `wrap`, innermost last) and answers every later call of that method with one
+dict lookup: a check pays for the wrappers, not for one interceptor round trip each."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+import grpc
+import grpc.aio
+
+Behavior = Callable[[object, grpc.aio.ServicerContext], Awaitable[object]]
+
+
+class Undecodable:
+    """Stands for a request message that could not be parsed."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def tolerant(deserialize: Callable[[bytes], object] | None) -> Callable[[bytes], object] | None:
+    """`deserialize`, answering an Undecodable instead of raising."""
+    if deserialize is None:
+        return None
+
+    def decode(data: bytes) -> object:
+        try:
+            return deserialize(data)
+        except Exception as error:  # noqa: BLE001 -- DecodeError, and whatever else parsing raises
+            return Undecodable(type(error).__name__)
+
+    return decode
+
+
+class UnaryInterceptor:
+    """Base: subclasses implement `wrap(method, behavior)`, returning `behavior` itself when
+    they have nothing to do for `method`."""
+
+    def wrap(self, method: str, behavior: Behavior) -> Behavior:
+        raise NotImplementedError
+
+
+class Chain(grpc.aio.ServerInterceptor):
+    """The interceptors, outermost first, as one gRPC interceptor."""
+
+    def __init__(self, interceptors: Sequence[UnaryInterceptor]) -> None:
+        self.interceptors = tuple(interceptors)
+        self._cache: dict[str, grpc.RpcMethodHandler] = {}
+
+    def wrap(self, method: str, behavior: Behavior) -> Behavior:
+        for interceptor in reversed(self.interceptors):
+            behavior = interceptor.wrap(method, behavior)
+        return behavior
+
+    async def intercept_service(self, continuation, handler_call_details):
+        method = handler_call_details.method
+        cached = self._cache.get(method)
+        if cached is not None:
+            return cached
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return handler
+        if handler.unary_unary is None:
+            wrapped = _streaming(method, handler)
+            self._cache[method] = wrapped
+            return wrapped
+        wrapped = grpc.unary_unary_rpc_method_handler(
+            self.wrap(method, handler.unary_unary),
+            request_deserializer=tolerant(handler.request_deserializer),
+            response_serializer=handler.response_serializer,
+        )
+        self._cache[method] = wrapped
+        return wrapped
+
+
+def _streaming(method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    """A streaming handler (health's Watch, reflection) that answers undecodable requests
+    INVALID_ARGUMENT instead of UNKNOWN with a traceback. No other interceptor applies."""
+    message = f"the request is not a valid {method} message"
+
+    async def checked(request, context) -> None:
+        if type(request) is Undecodable:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{message} ({request.reason})")
+
+    async def relay(result):
+        if hasattr(result, "__aiter__"):
+            async for response in result:
+                yield response
+        else:
+            await result
+
+    if handler.unary_stream is not None:
+        behavior = handler.unary_stream
+
+        async def unary_stream(request, context):
+            await checked(request, context)
+            async for response in relay(behavior(request, context)):
+                yield response
+
+        return grpc.unary_stream_rpc_method_handler(
+            unary_stream, tolerant(handler.request_deserializer), handler.response_serializer)
+    streaming = handler.stream_stream or handler.stream_unary
+    if streaming is None:
+        return handler
+
+    async def requests(iterator, context):
+        async for request in iterator:
+            await checked(request, context)
+            yield request
+
+    if handler.stream_stream is not None:
+        async def stream_stream(iterator, context):
+            async for response in relay(streaming(requests(iterator, context), context)):
+                yield response
+
+        return grpc.stream_stream_rpc_method_handler(
+            stream_stream, tolerant(handler.request_deserializer), handler.response_serializer)
+
+    async def stream_unary(iterator, context):
+        return await streaming(requests(iterator, context), context)
+
+    return grpc.stream_unary_rpc_method_handler(
+        stream_unary, tolerant(handler.request_deserializer), handler.response_serializer)
