@@ -45,7 +45,7 @@ from . import decide
 from .index import Index
 from .plan_roles import ROLE_OPERATIONS, plan_role_operation
 from .policy import MEMBER_MARKER, Policy, unknown_role
-from .scope import resolve
+from .scope import known_chain, resolve
 
 MEMBER_KINDS = (USER, SERVICE_ACCOUNT)
 
@@ -227,15 +227,9 @@ class Planner:
     def _known_node(self, scope, field: str = "scope") -> Node:
         """The node, as the index's own Node object."""
         if scope is not None:
-            # One id naming a stored node (the common case): valid, as everything stored is,
-            # and without ancestors to verify. Anything else is resolved in full.
-            given = [Node(kind, ident) for kind, ident in (
-                (PROJECT, scope.project_id), (WORKSPACE, scope.workspace_id), (ORGANIZATION, scope.organization_id)
-            ) if ident]
-            if len(given) == 1:
-                chain = self.index.chains.get(given[0])
-                if chain is not None:
-                    return chain[0]
+            chain = known_chain(self.index, scope.organization_id, scope.workspace_id, scope.project_id)
+            if chain is not None:
+                return chain[0]
         node, chain = resolve(self.index, scope, field)
         if chain is None:
             raise NotFound(f"{node.kind} {node.id!r} not found", field)

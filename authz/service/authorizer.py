@@ -22,10 +22,11 @@ from authz.domain.errors import FailedPrecondition, RevisionNotReached, Unavaila
 from authz.domain.model import BindingRow, Change, Node, Remove, Resource, RoleRow, Scope
 from authz.domain.wording import agree, count
 from authz.engine import decide, explain, lookup
+from authz.engine.check import CheckMemo, Question, answer, prepare
 from authz.engine.index import Index
 from authz.engine.plan import Planner
 from authz.engine.policy import Policy
-from authz.engine.scope import resolve
+from authz.engine.scope import resolve, scope_of
 from authz.storage.base import Storage
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,40 @@ def load_index(storage: Storage) -> tuple[Index, int]:
     return index, revision
 
 
+class View:
+    """One request's read of the state: the index, the policy and the revision as they were
+    when it was taken. Handlers read through it and never hold the index or the policy; as
+    long as a handler does not await between taking it and answering, no write moves it."""
+
+    __slots__ = ("index", "memo", "policy", "revision")
+
+    def __init__(self, index: Index, policy: Policy, revision: int, memo: CheckMemo) -> None:
+        self.index = index
+        self.policy = policy
+        self.revision = revision
+        self.memo = memo
+
+    def question(self, subject: str, action: str, has_resource: bool, rtype: str, rid: str, organization: str,
+                 workspace: str, project: str) -> Question:
+        """A check prepared (validated, its scope resolved); InvalidArgument naming the field."""
+        return prepare(self.memo, self.index, subject, action, has_resource, rtype, rid, organization, workspace,
+                       project)
+
+    def allowed(self, question: Question) -> bool:
+        return answer(self.index, self.policy, question)
+
+    def explain(self, subject: str, action: str, resource: Resource, scope: Scope) -> explain.Decision:
+        node, _ = resolve(self.index, scope)
+        return explain.explain(self.index, self.policy, subject, action, resource.type, resource.id, node)
+
+    def scope_of(self, node: Node) -> Scope:
+        return scope_of(self.index, node)
+
+    def list_allowed(self, subject: str, action: str, resource_type: str, scope: Scope) -> tuple[bool, list[str]]:
+        node, _ = resolve(self.index, scope)
+        return decide.list_allowed(self.index, self.policy, subject, action, resource_type, node)
+
+
 class Authorizer:
     def __init__(self, storage: Storage, policy: Policy, index: Index, revision: int) -> None:
         """`policy` is the policy of the files; the active one adds the stored custom roles
@@ -107,6 +142,11 @@ class Authorizer:
         self._write_lock = asyncio.Lock()
         self._advanced = asyncio.Event()
         self._db = ThreadPoolExecutor(max_workers=2, thread_name_prefix="authz-db")
+        self.memo = CheckMemo()  # validity of strings: the same under every policy and index
+
+    def view(self) -> View:
+        """The state as it is now, for one request."""
+        return View(self.index, self.policy, self.revision, self.memo)
 
     # ---- decisions (synchronous, on the event loop)
 
