@@ -15,7 +15,8 @@ import grpc
 import grpc.aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
+from grpc_reflection.v1alpha._async import ReflectionServicer as AsyncReflectionServicer
 from prometheus_client import start_http_server
 
 from authz import metrics
@@ -176,22 +177,25 @@ async def serve(settings: Settings) -> None:
     tokens = server_tokens(settings)
     backend = Backend(settings.limits)
     server = grpc.aio.server(
-        interceptors=interceptors.chain(tokens, log),
         options=[
             # Twice the documented limit: up to it, handlers answer INVALID_ARGUMENT themselves.
             ("grpc.max_receive_message_length", 2 * settings.max_message_bytes),
             ("grpc.so_reuseport", 0),
         ],
     )
-    authorization_pb2_grpc.add_AuthorizationServiceServicer_to_server(AuthorizationServicer(backend), server)
-    directory_pb2_grpc.add_DirectoryServiceServicer_to_server(DirectoryServicer(backend), server)
+    # Services register through the interceptors, which wrap each method once (no per-call
+    # interceptor of gRPC's own; see authz/api/interceptors/__init__.py).
+    services = interceptors.registrar(server, tokens, log)
+    authorization_pb2_grpc.add_AuthorizationServiceServicer_to_server(AuthorizationServicer(backend), services)
+    directory_pb2_grpc.add_DirectoryServiceServicer_to_server(DirectoryServicer(backend), services)
     policy_servicer = PolicyServicer(backend)
-    policy_pb2_grpc.add_PolicyServiceServicer_to_server(policy_servicer, server)
-    diagnostics_pb2_grpc.add_DiagnosticsServiceServicer_to_server(DiagnosticsServicer(backend), server)
+    policy_pb2_grpc.add_PolicyServiceServicer_to_server(policy_servicer, services)
+    diagnostics_pb2_grpc.add_DiagnosticsServiceServicer_to_server(DiagnosticsServicer(backend), services)
     health_servicer = HealthServicer()
     await _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection((*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, services)
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
+        AsyncReflectionServicer((*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME)), services)
 
     port = _listen(server, settings, credentials)
     host, _ = _split(settings.grpc_address)

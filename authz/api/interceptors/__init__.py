@@ -9,7 +9,10 @@
 
 Each wraps unary-unary handlers only. A request whose bytes do not decode reaches them as an
 `Undecodable` (gRPC would otherwise answer UNKNOWN and log a traceback before any interceptor
-saw the call); metrics count it. The pieces they share are in base.py."""
+saw the call); metrics count it. The pieces they share are in base.py.
+
+The server applies them at registration (`registrar`): each method's handler is wrapped once
+and gRPC calls the wrapper directly, with no interceptor of its own per call."""
 
 from __future__ import annotations
 
@@ -18,12 +21,23 @@ import logging
 import grpc.aio
 
 from .auth import AuthInterceptor, Tokens
-from .base import Chain
+from .base import Chain, Registrar
 from .errors import ErrorInterceptor, UndecodableInterceptor
 from .metrics import MetricsInterceptor
 from .request_id import RequestIdInterceptor
 
 
+def assembled(tokens: Tokens, logger: logging.Logger) -> Chain:
+    return Chain([MetricsInterceptor(), RequestIdInterceptor(), ErrorInterceptor(logger), AuthInterceptor(tokens),
+                  UndecodableInterceptor()])
+
+
 def chain(tokens: Tokens, logger: logging.Logger) -> list[grpc.aio.ServerInterceptor]:
-    return [Chain([MetricsInterceptor(), RequestIdInterceptor(), ErrorInterceptor(logger), AuthInterceptor(tokens),
-                   UndecodableInterceptor()])]
+    """The interceptors as gRPC server interceptors (for a server whose services register
+    directly)."""
+    return [assembled(tokens, logger)]
+
+
+def registrar(server: grpc.aio.Server, tokens: Tokens, logger: logging.Logger) -> Registrar:
+    """What services register with instead of `server`: they are wrapped as they register."""
+    return Registrar(server, assembled(tokens, logger))

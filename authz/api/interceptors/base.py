@@ -56,25 +56,53 @@ class Chain(grpc.aio.ServerInterceptor):
             behavior = interceptor.wrap(method, behavior)
         return behavior
 
-    async def intercept_service(self, continuation, handler_call_details):
-        method = handler_call_details.method
+    def handler(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        """`handler` of `method` wrapped (once: later calls answer the same object)."""
         cached = self._cache.get(method)
         if cached is not None:
             return cached
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return handler
         if handler.unary_unary is None:
             wrapped = _streaming(method, handler)
-            self._cache[method] = wrapped
-            return wrapped
-        wrapped = grpc.unary_unary_rpc_method_handler(
-            self.wrap(method, handler.unary_unary),
-            request_deserializer=tolerant(handler.request_deserializer),
-            response_serializer=handler.response_serializer,
-        )
+        else:
+            wrapped = grpc.unary_unary_rpc_method_handler(
+                self.wrap(method, handler.unary_unary),
+                request_deserializer=tolerant(handler.request_deserializer),
+                response_serializer=handler.response_serializer,
+            )
         self._cache[method] = wrapped
         return wrapped
+
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
+        return handler if handler is None else self.handler(handler_call_details.method, handler)
+
+
+class _WrappedGeneric(grpc.GenericRpcHandler):
+    def __init__(self, inner: grpc.GenericRpcHandler, chain: Chain) -> None:
+        self.inner = inner
+        self.chain = chain
+
+    def service(self, handler_call_details):
+        handler = self.inner.service(handler_call_details)
+        return handler if handler is None else self.chain.handler(handler_call_details.method, handler)
+
+
+class Registrar:
+    """Stands in for the grpc.aio server while services register: each method's handler is
+    wrapped by `chain` once, here, and registered with the server, which then calls it
+    directly. The same wrappers as an interceptor, without gRPC's per-call interceptor
+    round trip (measured: most of what Echo cost above the bare floor)."""
+
+    def __init__(self, server: grpc.aio.Server, chain: Chain) -> None:
+        self.server = server
+        self.chain = chain
+
+    def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
+        self.server.add_generic_rpc_handlers(tuple(_WrappedGeneric(handler, self.chain) for handler in handlers))
+
+    def add_registered_method_handlers(self, service: str, handlers: dict[str, grpc.RpcMethodHandler]) -> None:
+        self.server.add_registered_method_handlers(
+            service, {name: self.chain.handler(f"/{service}/{name}", handler) for name, handler in handlers.items()})
 
 
 def _streaming(method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
