@@ -187,6 +187,10 @@ class Client:
         request = dir_pb.ImportRequest(operations=[operation_to_proto(op) for op in operations])
         return self._call(self.directory.Import, request)
 
+    def reload_policy(self, force: bool = False) -> policy_pb.ReloadResponse:
+        """PolicyService.Reload: the server re-reads its policy directory (admin token)."""
+        return self._call(self.policy.Reload, policy_pb.ReloadRequest(force=force))
+
     def list_roles(self) -> policy_pb.ListRolesResponse:
         return self._call(self.policy.ListRoles, policy_pb.ListRolesRequest())
 

@@ -150,9 +150,7 @@ def diff(args: argparse.Namespace) -> int:
 
 
 def reload(args: argparse.Namespace, client) -> int:
-    from authz._gen.authz.v1 import policy_pb2
-
-    response = client._call(client.policy.Reload, policy_pb2.ReloadRequest(force=args.force))
+    response = client.reload_policy(force=args.force)
     print(response.message)
     return 0
 
