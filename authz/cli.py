@@ -36,6 +36,8 @@ def _add_settings(parser: argparse.ArgumentParser, names: tuple[str, ...] | None
             continue
         if names is None and not item.metadata["serve"]:
             continue
+        if not item.metadata["flag"]:
+            continue
         text = item.metadata["client"] if client and item.metadata["client"] else item.metadata["help"]
         default = f"; default {item.default!r}" if item.default != "" else ""
         parser.add_argument(

@@ -38,10 +38,13 @@ def read_setting_file(path: str, name: str, pem: bool = False) -> bytes:
     return data
 
 
-def _setting(default, help: str, *, client: str | None = None, serve: bool = True):
+def _setting(default, help: str, *, client: str | None = None, serve: bool = True, flag: bool = True):
     """`help` describes the setting for `authz serve`; `client`, when given, for the client
-    commands (check, explain, health, load-example, policy reload), which take it too."""
-    return field(default=default, metadata={"help": help, "client": client, "serve": serve})
+    commands (check, explain, health, load-example, policy reload), which take it too. A
+    setting without a `flag` is read from its environment variable only (a secret on the
+    command line would show in every process listing), and never shown in a repr."""
+    return field(default=default, repr=flag,
+                 metadata={"help": help, "client": client, "serve": serve, "flag": flag})
 
 
 @dataclass
@@ -61,6 +64,10 @@ class Settings:
     )
     metrics_address: str = _setting(
         "127.0.0.1:9464", "host:port for Prometheus metrics over HTTP (port 0 picks one; empty disables)"
+    )
+    admin_token: str = _setting(
+        "", "the admin token itself; wins over --admin-token-file (environment only, never a flag)",
+        client="the admin token itself; wins over --admin-token-file (environment only, never a flag)", flag=False,
     )
     admin_token_file: str = _setting(
         "", "file holding the admin token (AUTHZ_ADMIN_TOKEN, the token itself, wins; without either, "

@@ -14,7 +14,7 @@ from authz.domain.errors import ConfigError
 from authz.token_file import TokenFile
 
 log = logging.getLogger(__name__)
-ENV_TOKEN = "AUTHZ_ADMIN_TOKEN"
+ENV_TOKEN = Settings.env_name("admin_token")  # AUTHZ_ADMIN_TOKEN
 HOW_TO_POINT = f"give --admin-token-file FILE ({Settings.env_name('admin_token_file')}) or set {ENV_TOKEN}"
 
 
@@ -45,8 +45,8 @@ def read_token(path: Path, named: str) -> str:
 def find_admin_token(settings: Settings) -> AdminToken:
     """AUTHZ_ADMIN_TOKEN, else --admin-token-file, else authz-admin.token at the default path
     (beside a SQLite database, else in the working directory)."""
-    if os.environ.get(ENV_TOKEN, "").strip():
-        return AdminToken(os.environ[ENV_TOKEN].strip(), ENV_TOKEN)
+    if settings.admin_token.strip():
+        return AdminToken(settings.admin_token.strip(), ENV_TOKEN)
     if settings.admin_token_file:
         path = Path(settings.admin_token_file)
         return AdminToken(read_token(path, Settings.named("admin_token_file")), str(path.resolve()))

@@ -46,7 +46,8 @@ def table(client: bool) -> str:
         if not client and not meta["serve"]:
             continue
         meaning = meta["client"] if client else meta["help"]
-        rows.append(f"| `{Settings.flag(item.name)}` | `{Settings.env_name(item.name)}` | {_default(item)} | "
+        flag = f"`{Settings.flag(item.name)}`" if meta["flag"] else "(none)"
+        rows.append(f"| {flag} | `{Settings.env_name(item.name)}` | {_default(item)} | "
                     f"{_escape(meaning)} |")
     return "\n".join(rows)
 
