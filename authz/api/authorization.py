@@ -11,6 +11,7 @@ from authz._gen.authz.v1 import authorization_pb2 as pb
 from authz._gen.authz.v1 import authorization_pb2_grpc as pb_grpc
 from authz.domain.errors import AuthzError
 from authz.domain.validation import check_name, check_subject
+from authz.engine.check import answer, prepare
 
 from . import access, convert
 from .backend import Backend
@@ -92,8 +93,9 @@ class AuthorizationServicer(pb_grpc.AuthorizationServiceServicer):
         are the encoded response (bytes) when no item asked for an explanation, else a list of
         CheckResponse messages."""
         revision = view.revision
-        question = view.question
-        allowed = view.allowed
+        # The view's question and answer, bound once for the loop (what View.question and
+        # View.allowed call).
+        memo, index, policy = view.memo, view.index, view.policy
         encoded = self._results.at(revision)
         yes, no = encoded.allowed, encoded.denied
         parts: list = []
@@ -115,8 +117,9 @@ class AuthorizationServicer(pb_grpc.AuthorizationServiceServicer):
                 resource = check.resource
                 scope = check.scope
                 rtype = resource.type
-                if allowed(question(check.subject, check.action, bool(rtype) or check.HasField("resource"), rtype,
-                                    resource.id, scope.organization_id, scope.workspace_id, scope.project_id)):
+                if answer(index, policy, prepare(memo, index, check.subject, check.action,
+                                                 bool(rtype) or check.HasField("resource"), rtype, resource.id,
+                                                 scope.organization_id, scope.workspace_id, scope.project_id)):
                     add(yes)
                     granted += 1
                 else:

@@ -11,6 +11,7 @@ from authz._gen.authz.v1 import directory_pb2 as pb
 from authz._gen.authz.v1 import directory_pb2_grpc as pb_grpc
 from authz.domain import operations as ops
 from authz.domain.errors import InvalidArgument
+from authz.domain.model import BindingRow
 from authz.domain.validation import ID_PATTERN, check_id, check_name, check_subject
 from authz.engine.index import share_sort_key
 from authz.engine.scope import scope_of
@@ -112,11 +113,14 @@ class DirectoryServicer(pb_grpc.DirectoryServiceServicer):
         return await self._unary("delete_subject", request)
 
     async def CreateRoleBinding(self, request, context):
-        revision, recorded = await self._write([convert.create_role_binding(request)])
-        authorizer = self.backend.authorizer
-        binding = authorizer.index.bindings[recorded[0].id]
+        written = await self.backend.authorizer.write(
+            [convert.create_role_binding(request)], callinfo.caller.get(), callinfo.request_id.get())
+        binding_id = written.recorded[0].id
+        view = self.backend.authorizer.view()
+        # The row the write put; a binding that existed already is the index's.
+        binding = written.put(BindingRow, lambda row: row.id == binding_id) or view.binding(binding_id)
         return pb.CreateRoleBindingResponse(
-            binding=convert.binding_to_proto(binding, scope_of(authorizer.index, binding.node)), revision=revision
+            binding=convert.binding_to_proto(binding, view.scope_of(binding.node)), revision=written.revision
         )
 
     async def Import(self, request, context):

@@ -65,6 +65,13 @@ class Written:
     recorded: list[ops.Operation]
     changes: list[Change] = field(default_factory=list)
 
+    def put(self, row_type: type[T], key: Callable[[T], bool]) -> T | None:
+        """The row of `row_type` the write put that `key` accepts, or None."""
+        for change in self.changes:
+            if type(change) is not Remove and type(change.row) is row_type and key(change.row):
+                return change.row
+        return None
+
     def removed(self, row_type: type) -> int:
         """How many rows of `row_type` the write removed (a role's bindings under force...)."""
         return sum(1 for change in self.changes if type(change) is Remove and type(change.row) is row_type)
@@ -123,6 +130,9 @@ class View:
 
     def scope_of(self, node: Node) -> Scope:
         return scope_of(self.index, node)
+
+    def binding(self, binding_id: str) -> BindingRow | None:
+        return self.index.bindings.get(binding_id)
 
     def list_allowed(self, subject: str, action: str, resource_type: str, scope: Scope) -> tuple[bool, list[str]]:
         node, _ = resolve(self.index, scope)
