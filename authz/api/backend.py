@@ -18,6 +18,13 @@ class Backend:
 
     @property
     def authorizer(self) -> Authorizer:
+        """The Authorizer, at the instant of the request: its one clock read, after which the
+        index holds no grant expired by then (Authorizer.now)."""
+        authorizer = self._loaded()
+        authorizer.now()
+        return authorizer
+
+    def _loaded(self) -> Authorizer:
         authorizer = self._authorizer
         if authorizer is None:
             raise Unavailable("the index is still loading; retry shortly (the health service says when)")
@@ -31,7 +38,7 @@ class Backend:
 
     async def wait_for(self, revision: int, context) -> None:
         """Honour `at_least_revision`, waiting at most until the call's deadline."""
-        authorizer = self.authorizer
+        authorizer = self._loaded()
         if revision <= authorizer.revision:
             return
         remaining = context.time_remaining()
