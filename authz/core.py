@@ -310,12 +310,16 @@ class Authorizer:
         """Up to `limit` bindings by id after `after_id`, and the revision they were read at: of
         a subject and/or on a node from the index (without a query), all of them from the
         database, with writes held off meanwhile, so that the rows are those of the index's
-        revision (a write committed but not yet applied would make them newer than it)."""
+        revision (a write committed but not yet applied would make them newer than it).
+        `expires_before`: only those expiring before it. Grants the request's instant took out
+        of the index leave storage first, so that the database's rows are the index's."""
         if subject is not None or node is not None:
-            return self.index.bindings_page(subject, node, limit, after_id), self.revision
+            return self.index.bindings_page(subject, node, limit, after_id, expires_before), self.revision
         loop = asyncio.get_running_loop()
         async with self._write_lock:
-            rows = await loop.run_in_executor(self._db, self.storage.list_role_bindings, limit, after_id)
+            await self._flush_expired()
+            rows = await loop.run_in_executor(self._db, self.storage.list_role_bindings, limit, after_id,
+                                              expires_before)
             return rows, self.revision
 
     def close(self) -> None:
