@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from authz import shadow_cli
 from authz.config import Settings
 
 # Exit codes of `authz policy test`, after Cerbos's: a failed assertion is not a load failure.
@@ -187,6 +188,8 @@ def add_commands(commands, client_settings, run_with_client) -> None:
                             help="also remove the bindings of roles the new policy drops or re-levels")
     client_settings(reload_cmd)
     reload_cmd.set_defaults(run=lambda args: run_with_client(args, reload))
+
+    shadow_cli.add_verbs(verbs, client_settings, run_with_client)
 
     explain_cmd = commands.add_parser("explain", help="the full path of one decision, or what came closest")
     explain_cmd.add_argument("subject")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from authz.api.backend import Backend
 from authz.api.diagnostics import DiagnosticsServicer
 from authz.api.directory import DirectoryServicer
 from authz.api.policy import PolicyServicer
+from authz.api.shadow import ShadowConfig
 from authz.config import Settings
 from authz.core import Authorizer, load_index
 from authz.metrics import register_state
@@ -73,6 +75,8 @@ async def serve(settings: Settings) -> None:
     policy = load_served_policy(settings.policies)
     tokens = server_tokens(settings)
     backend = Backend(settings.limits)
+    backend.shadow_config = ShadowConfig(settings.shadow_queue, settings.shadow_examples,
+                                         settings.replica_name or socket.gethostname())
     server = grpc.aio.server(
         interceptors=interceptors.chain(tokens, log),
         options=[

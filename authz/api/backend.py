@@ -6,12 +6,17 @@ from authz.core import Authorizer
 from authz.domain.errors import Unavailable
 
 from .limits import Limits
+from .shadow import Shadow, ShadowConfig
 
 
 class Backend:
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self._authorizer: Authorizer | None = None
+        # Shadow evaluation (shadow.py): the running shadow or None, the last one for its report.
+        self.shadow: Shadow | None = None
+        self.last_shadow: Shadow | None = None
+        self.shadow_config = ShadowConfig()
 
     def ready(self, authorizer: Authorizer) -> None:
         self._authorizer = authorizer

@@ -32,14 +32,15 @@ _MIN_SECONDS, _MAX_SECONDS = -62135596800, 253402300799
 
 
 def time_from_proto(message, name: str = "expires_at") -> float:
-    """A Timestamp field as unix seconds; 0.0 when unset. InvalidArgument naming the field when
+    """A Timestamp field as unix seconds, to the microsecond (nanoseconds are cut, so that a
+    grant never outlives the time asked); 0.0 when unset. InvalidArgument naming the field when
     it is not a valid Timestamp."""
     if not message.HasField(name):
         return 0.0
     value = getattr(message, name)
     if not _MIN_SECONDS <= value.seconds <= _MAX_SECONDS or not 0 <= value.nanos < 1_000_000_000:
         raise InvalidArgument("is not a valid time (seconds from 0001 to 9999, nanos in [0, 1e9))", name)
-    return value.seconds + value.nanos / 1e9 or -1.0  # the epoch itself is a time, and in the past
+    return value.seconds + (value.nanos // 1000) / 1e6 or -1.0  # the epoch itself is a time, and in the past
 
 
 def set_time(target, name: str, at: float) -> None:

@@ -69,7 +69,7 @@ def removal_operations(rows: list[ExpiringRow], scope_of: Callable[[Node], Scope
 class Expiries:
     """The expiring rows of one index, by instant."""
 
-    __slots__ = ("_heap", "_order", "_compact_at", "next_at", "pending")
+    __slots__ = ("_heap", "_order", "_compact_at", "next_at", "pending", "taken")
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, ExpiringRow]] = []
@@ -78,6 +78,7 @@ class Expiries:
         self.next_at = NEVER
         # Rows taken out of the index at their instant and not yet removed from storage.
         self.pending: list[ExpiringRow] = []
+        self.taken = 0  # how many rows have come due (the index changed without a revision)
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -115,6 +116,7 @@ class Expiries:
                 seen.add(id(row))
                 rows.append(row)
         self.next_at = heap[0][0] if heap else NEVER
+        self.taken += len(rows)
         return rows
 
     def upcoming(self, current: Callable[[ExpiringRow], bool]) -> list[ExpiringRow]:
