@@ -51,7 +51,7 @@ class Settings:
         5.0, "how often to read the database's revision for authz_database_up and the replica lag (0 disables)"
     )
     expiry_sweep_seconds: float = _setting(
-        1.0, "how often to remove expired grants from storage (they stop counting at their instant regardless)"
+        1.0, "how often to remove expired grants from storage (they stop counting at their instant regardless; 0 disables)"
     )
     shadow_queue: int = _setting(10_000, "most sampled questions waiting for the shadow policy; more are dropped")
     shadow_examples: int = _setting(100, "most recent disagreement examples a shadow keeps")
