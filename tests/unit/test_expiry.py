@@ -186,3 +186,35 @@ def test_the_casbin_export_leaves_out_what_has_expired_and_says_so(world, tmp_pa
     assert text.startswith("# authz export at 2030-03-17T18:46:40Z: grants expired by then are left out")
     assert "user:carol" not in text and "user:dan" not in text and "user:erin" not in text
     assert "user:frank" in text
+
+
+def test_a_check_and_a_whole_batch_are_each_decided_at_one_instant_with_one_clock_read(world):
+    from authz._gen.authz.v1 import authorization_pb2 as pb
+    from authz.api.authorization import AuthorizationServicer
+    from authz.api.backend import Backend
+    from authz.api.limits import Limits
+    from authz.client import check_request
+
+    authorizer, clock, _ = world
+    backend = Backend(Limits())
+    backend.ready(authorizer)
+    servicer = AuthorizationServicer(backend)
+
+    class Advancing(Clock):
+        """Each read a second later: a decision reading it twice would straddle the expiry."""
+
+        def __call__(self) -> float:
+            self.reads += 1
+            self.now += 1.0
+            return self.now
+
+    ticking = Advancing()
+    ticking.now = END - 1.5  # the first read is END - 0.5, every later one at or after END
+    authorizer.clock = ticking
+    items = [check_request(who, "read", "pipeline/etl", project="p1", explain=bool(i % 2))
+             for i, who in enumerate(["user:carol", "user:dan", "user:erin"] * 4)]
+    batch = asyncio.run(servicer.BatchCheck(pb.BatchCheckRequest(checks=items), None))
+    assert [result.allowed for result in batch.results] == [True] * len(items)
+    assert ticking.reads == 1
+    single = asyncio.run(servicer.Check(check_request("user:carol", "read", "pipeline/etl", project="p1"), None))
+    assert not single.allowed and ticking.reads == 2
