@@ -118,7 +118,8 @@ class Authorizer:
         if now >= self.index.expiries.next_at:
             expired = self.index.expire(now)
             if expired:
-                log.info("%d grant(s) expired; the sweep removes them from storage", len(expired))
+                log.info("%d expired %s left the index; the sweep removes %s from storage", len(expired),
+                         "grant" if len(expired) == 1 else "grants", "it" if len(expired) == 1 else "them")
         return now
 
     async def remove_expired(self) -> int:

@@ -32,4 +32,5 @@ async def sweep(authorizer: Authorizer, seconds: float) -> None:
             log.exception("the sweep of expired grants failed; the next round tries again")
             continue
         if removed:
-            log.info("removed %d expired grant(s) at revision %d", removed, authorizer.revision)
+            log.info("removed %d expired %s at revision %d", removed, "grant" if removed == 1 else "grants",
+                     authorizer.revision)

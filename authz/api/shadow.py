@@ -249,14 +249,18 @@ async def start(backend, request: pb.StartShadowRequest, path: Path) -> pb.Start
             dropped.append(pb.RoleInUse(role=role, binding_count=len(ids),
                                         change=f"re-levelled from {authorizer.policy.roles[role].level} to {new.level}"))
     warnings = [
-        f"the candidate drops role {r.role}, which {r.binding_count} binding(s) use: under it they grant nothing"
-        if r.change == "dropped" else f"the candidate {r.change} role {r.role}, which {r.binding_count} binding(s) use"
+        f"the candidate drops role {r.role}, which {_bindings_use(r.binding_count)}: under it they grant nothing"
+        if r.change == "dropped" else f"the candidate {r.change} role {r.role}, which {_bindings_use(r.binding_count)}"
         for r in dropped
     ]
     for warning in warnings:
         log.warning("shadow of %s: %s", directory, warning)
     return pb.StartShadowResponse(candidate_hash=candidate.digest, sample_rate=rate, dropped_roles=dropped,
                                   warnings=warnings, replica=backend.shadow_config.replica)
+
+
+def _bindings_use(number: int) -> str:
+    return "1 binding uses" if number == 1 else f"{number} bindings use"
 
 
 def stop(backend) -> pb.ShadowReport:

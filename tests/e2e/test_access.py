@@ -185,8 +185,9 @@ def test_the_check_token_is_not_enough(server):
                      lambda: checker.list_subject_access("user:eve")):
             with pytest.raises(grpc.RpcError) as caught:
                 call()
-            assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
-            assert "admin token" in caught.value.details()
+            # A known token outside its scope: PERMISSION_DENIED, naming the scope it lacks.
+            assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
+            assert "needs scope 'admin'" in caught.value.details()
     with server.client(token=None) as anonymous, pytest.raises(grpc.RpcError) as caught:
         anonymous.list_subjects("read", "pipeline", organization="acme")
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
