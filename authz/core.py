@@ -108,6 +108,10 @@ class Authorizer:
         self._write_lock = asyncio.Lock()
         self._advanced = asyncio.Event()
         self._db = ThreadPoolExecutor(max_workers=2, thread_name_prefix="authz-db")
+        # How many reads of the whole index run on a worker thread (read_off_loop): expired
+        # grants wait to leave the index until they are done, since nothing may change it under
+        # them. (A DiffPolicy, seconds long, is the only such read.)
+        self._reading_off_loop = 0
 
     # ---- the instant of a request (grants that expire; see engine/expiry.py)
 
@@ -115,7 +119,7 @@ class Authorizer:
         """Read the clock once for a request: grants expired by then leave the index first, so
         that everything the request decides or lists counts exactly the grants live at it."""
         now = self.clock()
-        if now >= self.index.expiries.next_at:
+        if now >= self.index.expiries.next_at and not self._reading_off_loop:
             expired = self.index.expire(now)
             if expired:
                 log.info("%d expired %s left the index; the sweep removes %s from storage", len(expired),
@@ -301,7 +305,11 @@ class Authorizer:
         it, and checks go on answering meanwhile. For long reads of the whole index (a policy
         diff over a million bindings takes seconds), which would otherwise stall every check."""
         async with self._write_lock:
-            return await asyncio.to_thread(work, *args)
+            self._reading_off_loop += 1
+            try:
+                return await asyncio.to_thread(work, *args)
+            finally:
+                self._reading_off_loop -= 1
 
     # ---- reads from storage
 
