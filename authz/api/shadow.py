@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 EVALUATE_AT_ONCE = 64  # questions decided before the task gives the loop back
 LISTING = "ListAllowedResources"
 DEFAULT_EXAMPLES = 20
+# Queued questions a report or a stop evaluates first, so that it counts what was just asked
+# (bounded: a report never stalls the event loop for long).
+DRAIN_BEFORE_REPORT = 1000
 
 
 @dataclass(frozen=True)
@@ -129,17 +132,22 @@ class Shadow:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            for _ in range(EVALUATE_AT_ONCE):
-                if not queue or not self.running:
-                    break
-                item = queue.popleft()
-                try:
-                    self._evaluate(*item)
-                except PolicyError as error:
-                    self.end(f"the candidate no longer fits the stored custom roles: {error.reason}")
-                except Exception:
-                    log.exception("shadow evaluation of one question failed; it is skipped")
+            self.drain(EVALUATE_AT_ONCE)
             await asyncio.sleep(0)
+
+    def drain(self, limit: int) -> None:
+        """Evaluate up to `limit` queued questions now (a report first catches up, a little)."""
+        queue = self.queue
+        for _ in range(limit):
+            if not queue or not self.running:
+                return
+            item = queue.popleft()
+            try:
+                self._evaluate(*item)
+            except PolicyError as error:
+                self.end(f"the candidate no longer fits the stored custom roles: {error.reason}")
+            except Exception:
+                log.exception("shadow evaluation of one question failed; it is skipped")
 
     def _evaluate(self, rpc: str, request, answer, state) -> None:
         authorizer = self.authorizer
@@ -267,6 +275,7 @@ def stop(backend) -> pb.ShadowReport:
     shadow = backend.shadow
     if shadow is None:
         raise FailedPrecondition("no shadow is running")
+    shadow.drain(DRAIN_BEFORE_REPORT)
     shadow.end("stopped")
     return report_to_proto(shadow, DEFAULT_EXAMPLES, backend)
 
@@ -276,6 +285,7 @@ def report(backend, request: pb.GetShadowReportRequest) -> pb.ShadowReport:
     if shadow is None:
         return pb.ShadowReport(replica=backend.shadow_config.replica)
     shadow.refresh()
+    shadow.drain(DRAIN_BEFORE_REPORT)
     return report_to_proto(shadow, request.max_examples or DEFAULT_EXAMPLES, backend)
 
 
