@@ -70,9 +70,12 @@ def find_grant(index: Index, policy: Policy, subject: str, action: str, rtype: s
     return None
 
 
-# The roles that grant each (resource type, action), for one policy at a time (the active
-# one changes rarely; a new one starts the table over). Bounded: types and actions the policy
-# does not know come from requests, and at most _GRANTING_LIMIT pairs are remembered.
+# The roles that grant each (resource type, action). Each policy owns its table (in its own
+# __dict__, so that a reload's new policy starts empty and the old table goes with the old
+# policy); the module remembers the last one used, so that the hot path pays one identity test,
+# and a shadow deciding under a second policy swaps tables instead of starting them over.
+# Bounded: types and actions the policy does not know come from requests, and at most
+# _GRANTING_LIMIT pairs are remembered.
 _GRANTING_LIMIT = 4096
 _granting_policy: Policy | None = None
 _granting: dict[tuple[str, str], frozenset[str]] = {}
@@ -82,7 +85,10 @@ def granting_roles(policy: Policy, rtype: str, action: str) -> frozenset[str]:
     """The roles with a permission matching (rtype, action)."""
     global _granting_policy, _granting
     if policy is not _granting_policy:
-        _granting_policy, _granting = policy, {}
+        table = policy.__dict__.get("_granting_table")
+        if table is None:
+            table = policy.__dict__["_granting_table"] = {}
+        _granting_policy, _granting = policy, table
     key = (rtype, action)
     roles = _granting.get(key)
     if roles is None:
