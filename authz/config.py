@@ -100,6 +100,12 @@ class Settings:
     database_probe_seconds: float = _setting(
         5.0, "how often to read the database's revision for authz_database_up and the replica lag (0 disables)"
     )
+    expiry_sweep_seconds: float = _setting(
+        1.0, "how often to remove expired grants from storage (they stop counting at their instant regardless; 0 disables)"
+    )
+    shadow_queue: int = _setting(10_000, "most sampled questions waiting for the shadow policy; more are dropped")
+    shadow_examples: int = _setting(100, "most recent disagreement examples a shadow keeps")
+    replica_name: str = _setting("", "this replica's name in shadow reports (default: the host name)")
     tokens_file: str = _setting(
         "", "file of named tokens with scopes (check, integration, admin), hashes only; re-read when it changes"
     )

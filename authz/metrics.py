@@ -80,7 +80,43 @@ REPLICA_LAG = Gauge(
     "The database's newest revision minus the index's, at the last successful probe (0: up to date).",
 )
 
+# Grants that expire (engine/expiry.py) and shadow evaluation of a candidate policy (shadow.py).
+GRANTS_EXPIRED = Counter(
+    "authz_grants_expired_total",
+    "Expired grants removed from storage by the sweep, by kind: binding, share, membership.",
+    ["kind"],
+)
+SHADOW_EVALUATIONS = Counter(
+    "authz_shadow_evaluations_total",
+    "Questions decided again under the shadowed candidate policy, by RPC.",
+    ["rpc"],
+)
+SHADOW_DISAGREEMENTS = Counter(
+    "authz_shadow_disagreements_total",
+    "Shadowed questions the candidate answered differently, by RPC and direction: "
+    "candidate_allows (the active policy denied) or candidate_denies (the active policy allowed).",
+    ["rpc", "direction"],
+)
+SHADOW_DROPPED = Counter(
+    "authz_shadow_dropped_total",
+    "Sampled questions the shadow did not evaluate: its queue was full (dropped) or the state had "
+    "moved on before it got to them (stale), by reason.",
+    ["reason"],
+)
+SHADOW_ACTIVE = Gauge("authz_shadow_active", "1 while a candidate policy is shadowed, else 0.")
+
+SHADOW_RPCS = ("Check", "BatchCheck", "ListAllowedResources")
+SHADOW_DIRECTIONS = ("candidate_allows", "candidate_denies")
+
 # Every label value, at 0 from the start.
+for _kind in ("binding", "share", "membership"):
+    GRANTS_EXPIRED.labels(_kind)
+for _rpc in SHADOW_RPCS:
+    SHADOW_EVALUATIONS.labels(_rpc)
+    for _direction in SHADOW_DIRECTIONS:
+        SHADOW_DISAGREEMENTS.labels(_rpc, _direction)
+for _reason in ("dropped", "stale"):
+    SHADOW_DROPPED.labels(_reason)
 for _result in ("accepted", "rejected", "unchanged"):
     POLICY_RELOADS.labels(_result)
 for _method in ("Check", "BatchCheck"):

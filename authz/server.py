@@ -36,8 +36,10 @@ from authz.api.backend import Backend
 from authz.api.diagnostics import DiagnosticsServicer
 from authz.api.directory import DirectoryServicer
 from authz.api.policy import PolicyServicer
+from authz.api.shadow import ShadowConfig
 from authz.config import Settings, read_setting_file
 from authz.domain.errors import ConfigError
+from authz.expiry_sweep import sweep
 from authz.metrics import register_state
 from authz.probe import DatabaseProbe
 from authz.service.authorizer import Authorizer, load_index
@@ -176,6 +178,8 @@ async def serve(settings: Settings) -> None:
     credentials = _credentials(settings)
     tokens = server_tokens(settings)
     backend = Backend(settings.limits)
+    backend.shadow_config = ShadowConfig(settings.shadow_queue, settings.shadow_examples,
+                                         settings.replica_name or socket.gethostname())
     server = grpc.aio.server(
         options=[
             # Twice the documented limit: up to it, handlers answer INVALID_ARGUMENT themselves.
@@ -231,6 +235,8 @@ async def serve(settings: Settings) -> None:
     loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(reloader.reload_logged("signal")))
     watcher = loop.create_task(reloader.watch()) if settings.policy_poll_seconds > 0 else None
     prober = loop.create_task(probe.run()) if settings.database_probe_seconds > 0 else None
+    sweeper = loop.create_task(sweep(authorizer, settings.expiry_sweep_seconds)) \
+        if settings.expiry_sweep_seconds > 0 else None
     log.info(
         "serving at revision %d with %d bindings (ready in %.2fs)",
         revision, len(index.bindings), time.perf_counter() - started,
@@ -242,7 +248,7 @@ async def serve(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGHUP):
         loop.remove_signal_handler(signum)
         signal.signal(signum, signal.SIG_IGN)
-    for task in (watcher, prober):
+    for task in (watcher, prober, sweeper):
         if task is not None:
             task.cancel()
     probe.close()

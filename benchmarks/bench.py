@@ -112,6 +112,10 @@ FIGURES: dict[str, tuple[str, str]] = {
     "check_p50_over_echo": ("Check p50 / Echo p50", "≤ 1.15"),
     "check_p50_over_bare": ("Check p50 / bare server p50", "≤ 1.10"),
     "echo_p50_over_bare": ("Echo p50 / bare server p50", ""),
+    "check_p50_no_shadow_us": ("Check p50 without a shadow (alternating with the next), µs", ""),
+    "check_p50_shadow_us": ("Check p50 while shadowing a candidate at sample rate 1.0, µs", ""),
+    "shadow_check_p50_over_no_shadow": ("Check p50 shadowed / not shadowed", "≤ 1.10"),
+    "shadow_dropped_fraction": ("shadow samples dropped (queue full) / sampled", ""),
     "check_allowed_fraction": ("Check mix: allowed", "about 0.6"),
     "batch_client_per_s": ("BatchCheck, client-shaped, decisions/s", "≥ 100,000"),
     "echo_batch_client_per_s": ("Echo, same batches, items/s", ""),
@@ -376,6 +380,7 @@ def measure_server(server: Server, prepared: Prepared, plan: Plan, figures: dict
         figures["echo_p50_over_bare"] = figures["echo_p50_us"] / figures["bare_p50_us"]
         answers = [authz.Check(m).allowed for m in prepared.checks[:2000]]
         figures["check_allowed_fraction"] = sum(answers) / len(answers)
+        measure_shadow(policy_grpc.PolicyServiceStub(channel), authz, prepared, plan, figures, admin)
 
         for shape, (batches, echoes) in prepared.batches.items():
             latencies(authz.BatchCheck, batches[:10])
@@ -432,6 +437,35 @@ def measure_server(server: Server, prepared: Prepared, plan: Plan, figures: dict
                 assert diff.gained_count > 0, "the candidate must change decisions"
     finally:
         channel.close()
+
+
+def measure_shadow(policy_service, authz, prepared: Prepared, plan: Plan, figures: dict, admin) -> None:
+    """Check p50 with a shadow of a candidate at sample rate 1.0 against none, in alternating
+    blocks of the same run (the shadow is started and stopped between blocks). The candidate is
+    a copy of the bundled policy: every check is decided a second time, which is the cost."""
+    with tempfile.TemporaryDirectory(prefix="authz-bench-shadow-") as directory:
+        candidate = Path(directory) / "policies"
+        shutil.copytree(ROOT / "policies", candidate)
+        start = policy_pb.StartShadowRequest(candidate_directory=str(candidate), sample_rate=1.0)
+        plain: list[float] = []
+        shadowed: list[float] = []
+        sampled = dropped = 0
+        checks = prepared.checks
+        rounds = plan.rounds
+        for r in range(rounds):
+            block = checks[r * len(checks) // rounds:(r + 1) * len(checks) // rounds]
+            plain += latencies(authz.Check, block)
+            policy_service.StartShadow(start, metadata=admin, timeout=60)
+            shadowed += latencies(authz.Check, block)
+            report = policy_service.StopShadow(policy_pb.StopShadowRequest(), metadata=admin, timeout=60)
+            sampled += report.sampled
+            dropped += report.dropped
+        plain.sort()
+        shadowed.sort()
+        figures["check_p50_no_shadow_us"] = percentile(plain, 0.5) * 1e6
+        figures["check_p50_shadow_us"] = percentile(shadowed, 0.5) * 1e6
+        figures["shadow_check_p50_over_no_shadow"] = figures["check_p50_shadow_us"] / figures["check_p50_no_shadow_us"]
+        figures["shadow_dropped_fraction"] = dropped / sampled if sampled else 0.0
 
 
 def engine_latencies(index, policy: Policy, questions: list[Question]) -> list[float]:

@@ -110,6 +110,25 @@ ROWS: tuple[tuple[str, tuple[Panel, ...]], ...] = (
             Query("job:authz_policy_hashes:count", "policies"),
         ), kind="stat", width=8),
     )),
+    ("Shadow policy and expiring grants", (
+        Panel("Shadowing", "1 while a sidecar shadows a candidate policy (authz_shadow_active).", "none", (
+            Query('max(authz_shadow_active{job="authz"})', "shadowing"),
+        ), kind="stat", width=6),
+        Panel("Shadow disagreements per second",
+              "Questions the candidate answered differently, by RPC and direction.", "ops", (
+            Query('sum by (rpc, direction) (rate(authz_shadow_disagreements_total{job="authz"}[5m]))',
+                  "{{rpc}} {{direction}}"),
+        ), width=6),
+        Panel("Shadow evaluated and not",
+              "Questions decided again under the candidate, and samples dropped (queue full) or stale.", "ops", (
+            Query('sum(rate(authz_shadow_evaluations_total{job="authz"}[5m]))', "evaluated"),
+            Query('sum by (reason) (rate(authz_shadow_dropped_total{job="authz"}[5m]))', "{{reason}}"),
+        ), width=6),
+        Panel("Expired grants removed per second",
+              "Bindings, shares and memberships the sweep removed once they expired.", "ops", (
+            Query('sum by (kind) (rate(authz_grants_expired_total{job="authz"}[5m]))', "{{kind}}"),
+        ), width=6),
+    )),
     ("Process", (
         Panel("Resident memory", "process_resident_memory_bytes per sidecar.", "bytes", (
             Query('process_resident_memory_bytes{job="authz"}', "{{instance}}"),

@@ -93,10 +93,12 @@ async def list_subjects(backend: Backend, request: authz_pb.ListSubjectsRequest,
     page, more = authorizer.list_subjects(request.action, resource, scope, after, size)
     scopes = _Scopes(authorizer.index).__getitem__
     response = authz_pb.ListSubjectsResponse(revision=revision)
+    member_row = authorizer.index.member_row
     for allowed in page:
         entry = response.subjects.add(subject=allowed.subject)
         for grant in allowed.grants:
-            convert.fill_grant(entry.grants.add(), grant, scopes)
+            convert.fill_grant(entry.grants.add(), grant, scopes,
+                               lambda team, who=allowed.subject: member_row(team[5:], who).expires_at)
     if more:
         response.next_page_token = _token(revision, question, page[-1].subject)
     return response
@@ -130,7 +132,8 @@ async def list_subject_access(backend: Backend, request: dir_pb.ListSubjectAcces
     for row in page:
         entry = response.entries.add(subject=row.subject)
         entry.node.CopyFrom(scopes(row.node))
-        convert.fill_grant(entry.grant, row.grant, scopes)
+        convert.fill_grant(entry.grant, row.grant, scopes,
+                           lambda team, who=row.subject: authorizer.index.member_row(team[5:], who).expires_at)
     if following is not None:
         response.next_page_token = _token(revision, question, following)
     return response

@@ -61,6 +61,9 @@ class AuthorizationServicer(pb_grpc.AuthorizationServiceServicer):
             allowed = self._allowed(request, view)
             response = pb.CheckResponse(allowed=allowed, revision=view.revision)
         (_ALLOWED if allowed else _DENIED)["Check"].inc()
+        shadow = self.backend.shadow
+        if shadow is not None:  # shadow evaluation (api/shadow.py): after the answer is decided
+            shadow.offer_check("Check", request, allowed)
         return response
 
     async def BatchCheck(self, request: pb.BatchCheckRequest, context) -> pb.BatchCheckResponse:
@@ -128,6 +131,9 @@ class AuthorizationServicer(pb_grpc.AuthorizationServiceServicer):
             if any(check.at_least_revision > revision for check in checks):
                 return None  # wait first, as a batch that asks for a later revision does
             raise error.under(f"checks[{position}]") from None
+        shadow = self.backend.shadow
+        if shadow is not None:  # shadow evaluation (api/shadow.py)
+            shadow.offer_batch(checks, parts, yes)
         if explained:
             messages = [pb.CheckResponse.FromString(part[2:]) if isinstance(part, bytes) else part for part in parts]
             return messages, granted
@@ -141,6 +147,9 @@ class AuthorizationServicer(pb_grpc.AuthorizationServiceServicer):
         check_name(request.resource_type, "resource_type", "resource type")
         scope = convert.scope_from_proto(request.scope)
         full, ids = view.list_allowed(request.subject, request.action, request.resource_type, scope)
+        shadow = self.backend.shadow
+        if shadow is not None:  # shadow evaluation (api/shadow.py)
+            shadow.offer_listing(request, (full, ids))
         return pb.ListAllowedResourcesResponse(full_access=full, ids=ids, revision=view.revision)
 
     async def ListSubjects(self, request: pb.ListSubjectsRequest, context) -> pb.ListSubjectsResponse:

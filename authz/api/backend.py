@@ -6,18 +6,30 @@ from authz.domain.errors import Unavailable
 from authz.service.authorizer import Authorizer
 
 from .limits import Limits
+from .shadow import Shadow, ShadowConfig
 
 
 class Backend:
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self._authorizer: Authorizer | None = None
+        # Shadow evaluation (shadow.py): the running shadow or None, the last one for its report.
+        self.shadow: Shadow | None = None
+        self.last_shadow: Shadow | None = None
+        self.shadow_config = ShadowConfig()
 
     def ready(self, authorizer: Authorizer) -> None:
         self._authorizer = authorizer
 
     @property
     def authorizer(self) -> Authorizer:
+        """The Authorizer, at the instant of the request: its one clock read, after which the
+        index holds no grant expired by then (Authorizer.now)."""
+        authorizer = self._loaded()
+        authorizer.now()
+        return authorizer
+
+    def _loaded(self) -> Authorizer:
         authorizer = self._authorizer
         if authorizer is None:
             raise Unavailable("the index is still loading; retry shortly (the health service says when)")
@@ -31,7 +43,7 @@ class Backend:
 
     async def wait_for(self, revision: int, context) -> None:
         """Honour `at_least_revision`, waiting at most until the call's deadline."""
-        authorizer = self.authorizer
+        authorizer = self._loaded()
         if revision <= authorizer.revision:
             return
         remaining = context.time_remaining()

@@ -30,23 +30,50 @@ def resource_from_proto(message: common_pb.Resource) -> Resource:
     return Resource(message.type, message.id)
 
 
+# The range of google.protobuf.Timestamp: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
+_MIN_SECONDS, _MAX_SECONDS = -62135596800, 253402300799
+
+
+def time_from_proto(message, name: str = "expires_at") -> float:
+    """A Timestamp field as unix seconds, to the microsecond (nanoseconds are cut, so that a
+    grant never outlives the time asked); 0.0 when unset. InvalidArgument naming the field when
+    it is not a valid Timestamp."""
+    if not message.HasField(name):
+        return 0.0
+    value = getattr(message, name)
+    if not _MIN_SECONDS <= value.seconds <= _MAX_SECONDS or not 0 <= value.nanos < 1_000_000_000:
+        raise InvalidArgument("is not a valid time (seconds from 0001 to 9999, nanos in [0, 1e9))", name)
+    return value.seconds + (value.nanos // 1000) / 1e6 or -1.0  # the epoch itself is a time, and in the past
+
+
+def set_time(target, name: str, at: float) -> None:
+    """Set the Timestamp field `name` of `target` to unix seconds `at` (leave it unset for 0)."""
+    if at:
+        seconds = int(at // 1)
+        getattr(target, name).FromNanoseconds(seconds * 1_000_000_000 + round((at - seconds) * 1e6) * 1000)
+
+
 def binding_to_proto(binding: BindingRow, scope: Scope) -> common_pb.RoleBinding:
-    return common_pb.RoleBinding(
+    message = common_pb.RoleBinding(
         id=binding.id,
         subject=binding.subject,
         role=binding.role,
         scope=scope_to_proto(scope),
         created_revision=binding.created_revision,
     )
+    set_time(message, "expires_at", binding.expires_at)
+    return message
 
 
 def share_to_proto(share: ShareRow, scope: Scope) -> common_pb.ResourceShare:
-    return common_pb.ResourceShare(
+    message = common_pb.ResourceShare(
         subject=share.subject,
         resource=common_pb.Resource(type=share.resource_type, id=share.resource_id),
         scope=scope_to_proto(scope),
         actions=sorted(share.actions),
     )
+    set_time(message, "expires_at", share.expires_at)
+    return message
 
 
 def explanation_to_proto(decision: Decision, scope_of) -> authz_pb.Explanation:
@@ -62,6 +89,7 @@ def explanation_to_proto(decision: Decision, scope_of) -> authz_pb.Explanation:
         message.binding.CopyFrom(binding_to_proto(decision.binding, scope_of(decision.binding.node)))
     if decision.share is not None:
         message.share.CopyFrom(share_to_proto(decision.share, scope_of(decision.share.node)))
+    set_time(message, "via_team_expires_at", decision.via_team_expires_at)
     return message
 
 
@@ -74,12 +102,13 @@ def _resource(message) -> Resource | None:
 
 
 def create_role_binding(m: dir_pb.CreateRoleBindingRequest) -> ops.CreateRoleBinding:
-    return ops.CreateRoleBinding(m.subject, m.role, _scope(m))  # type: ignore[arg-type]
+    return ops.CreateRoleBinding(m.subject, m.role, _scope(m), expires_at=time_from_proto(m))  # type: ignore[arg-type]
 
 
 def set_resource_membership(m: dir_pb.SetResourceMembershipRequest) -> ops.SetResourceMembership:
     return ops.SetResourceMembership(
-        m.subject, _resource(m), _scope(m), tuple(m.actions), m.actor, m.on_behalf_of  # type: ignore[arg-type]
+        m.subject, _resource(m), _scope(m), tuple(m.actions), m.actor, m.on_behalf_of,  # type: ignore[arg-type]
+        time_from_proto(m),
     )
 
 
@@ -98,7 +127,7 @@ OPERATION_FROM_PROTO: dict[str, Callable[[Any], ops.Operation]] = {
     "delete_workspace": lambda m: ops.DeleteWorkspace(m.id),
     "delete_project": lambda m: ops.DeleteProject(m.id),
     "delete_team": lambda m: ops.DeleteTeam(m.id),
-    "add_team_member": lambda m: ops.AddTeamMember(m.team_id, m.subject),
+    "add_team_member": lambda m: ops.AddTeamMember(m.team_id, m.subject, time_from_proto(m)),
     "remove_team_member": lambda m: ops.RemoveTeamMember(m.team_id, m.subject),
     "create_role_binding": create_role_binding,
     "delete_role_binding": lambda m: ops.DeleteRoleBinding(m.id),
@@ -117,8 +146,13 @@ def operation_from_proto(message: dir_pb.Operation, position: int) -> ops.Operat
 
 def _operation_fields(operation: ops.Operation) -> dict:
     """Keyword arguments of the proto message for one operation."""
-    if isinstance(operation, ops.CreateRoleBinding):
-        return {"subject": operation.subject, "role": operation.role, "scope": scope_to_proto(operation.scope)}
+    if isinstance(operation, (ops.CreateRoleBinding, ops.AddTeamMember)):
+        fields = ({"subject": operation.subject, "role": operation.role, "scope": scope_to_proto(operation.scope)}
+                  if isinstance(operation, ops.CreateRoleBinding)
+                  else {"team_id": operation.team_id, "subject": operation.subject})
+        if operation.expires_at:
+            fields["expires_at"] = _timestamp(operation.expires_at)
+        return fields
     if isinstance(operation, ops.SetResourceMembership):
         return {
             "subject": operation.subject,
@@ -127,6 +161,7 @@ def _operation_fields(operation: ops.Operation) -> dict:
             "actions": list(operation.actions),
             "actor": operation.actor,
             "on_behalf_of": operation.on_behalf_of,
+            **({"expires_at": _timestamp(operation.expires_at)} if operation.expires_at else {}),
         }
     if isinstance(operation, ops.DeleteResources):
         return {
@@ -141,6 +176,12 @@ def _operation_fields(operation: ops.Operation) -> dict:
     return {name: getattr(operation, name) for name in operation.__slots__}
 
 
+def _timestamp(at: float):
+    holder = common_pb.RoleBinding()
+    set_time(holder, "expires_at", at)
+    return holder.expires_at
+
+
 def operation_to_proto(operation: ops.Operation) -> dir_pb.Operation:
     """The `Operation` message for a domain operation (clients and tests build imports with it)."""
     name = ops.OPERATION_NAMES[type(operation)]
@@ -148,13 +189,15 @@ def operation_to_proto(operation: ops.Operation) -> dir_pb.Operation:
     return dir_pb.Operation(**{name: request_type(**_operation_fields(operation))})
 
 
-def fill_grant(message: common_pb.Grant, grant: Grant, scope_message) -> None:
+def fill_grant(message: common_pb.Grant, grant: Grant, scope_message, team_expiry=None) -> None:
     """Fill an empty Grant message in place (listings make thousands: setting fields costs
     less than building and copying sub-messages). `scope_message(node)` gives a node's full
-    Scope message."""
+    Scope message; `team_expiry(team)`, when given, when the membership of a team expires."""
     message.rule = cast(Any, grant.rule)
     if grant.via_team:
         message.via_team = grant.via_team
+        if team_expiry is not None:
+            set_time(message, "via_team_expires_at", team_expiry(grant.via_team))
     if grant.wildcard:
         message.wildcard = True
     binding = grant.binding
@@ -165,6 +208,8 @@ def fill_grant(message: common_pb.Grant, grant: Grant, scope_message) -> None:
         target.role = binding.role
         target.created_revision = binding.created_revision
         target.scope.CopyFrom(scope_message(binding.node))
+        if binding.expires_at:
+            set_time(target, "expires_at", binding.expires_at)
     share = grant.share
     if share is not None:
         target = message.share
@@ -173,5 +218,7 @@ def fill_grant(message: common_pb.Grant, grant: Grant, scope_message) -> None:
         target.resource.id = share.resource_id
         target.scope.CopyFrom(scope_message(share.node))
         target.actions.extend(sorted(share.actions))
+        if share.expires_at:
+            set_time(target, "expires_at", share.expires_at)
     if grant.member_of is not None:
         message.member_of.CopyFrom(scope_message(grant.member_of))

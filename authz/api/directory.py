@@ -147,7 +147,8 @@ class DirectoryServicer(pb_grpc.DirectoryServiceServicer):
             if chain is None:
                 return pb.ListRoleBindingsResponse(revision=authorizer.revision)
         after_id = _after_id(request.page_token)
-        rows, revision = await authorizer.list_role_bindings(subject, node, page_size + 1, after_id)
+        expires_before = convert.time_from_proto(request, "expires_before")
+        rows, revision = await authorizer.list_role_bindings(subject, node, page_size + 1, after_id, expires_before)
         page = rows[:page_size]
         index = authorizer.index
         return pb.ListRoleBindingsResponse(

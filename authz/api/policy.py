@@ -17,7 +17,7 @@ from authz.engine.policy import Role
 from authz.engine.policy_files import check_policy_dir
 from authz.engine.scope import scope_of
 
-from . import callinfo, convert
+from . import callinfo, convert, shadow
 from .backend import Backend
 
 DEFAULT_EXAMPLES = 20
@@ -127,6 +127,19 @@ class PolicyServicer(pb_grpc.PolicyServiceServicer):
         )
 
 
+    # ---- shadow evaluation of a candidate policy (api/shadow.py)
+
+    async def StartShadow(self, request, context) -> pb.StartShadowResponse:
+        if not request.candidate_directory:
+            raise InvalidArgument("is required", "candidate_directory")
+        return await shadow.start(self.backend, request, _candidate_directory(request.candidate_directory))
+
+    async def StopShadow(self, request, context) -> pb.ShadowReport:
+        return shadow.stop(self.backend)
+
+    async def GetShadowReport(self, request, context) -> pb.ShadowReport:
+        return shadow.report(self.backend, request)
+
 def _candidate_directory(text: str) -> Path:
     """The directory a caller names, or InvalidArgument/NotFound (never an OS error)."""
     field = "candidate_directory"
@@ -145,3 +158,4 @@ def _diff_with(authorizer, candidate) -> Diff:
     """The diff of making `candidate` (a policy of files) active, with the stored custom roles."""
     effective = candidate.with_custom_roles(authorizer.index.custom_roles.values())
     return diff_policy(authorizer.index, authorizer.policy, effective)
+

@@ -96,6 +96,8 @@ class TeamRow:
 class MemberRow:
     team_id: str
     subject: str
+    # Unix seconds from which the membership no longer counts; 0.0 for never.
+    expires_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +107,8 @@ class BindingRow:
     role: str
     node: Node
     created_revision: int = 0
+    # Unix seconds from which the binding no longer counts; 0.0 for never.
+    expires_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +118,8 @@ class ShareRow:
     resource_id: str
     subject: str
     actions: frozenset[str]
+    # Unix seconds from which the share no longer counts; 0.0 for never.
+    expires_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

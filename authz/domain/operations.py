@@ -58,6 +58,8 @@ class DeleteTeam:
 class AddTeamMember:
     team_id: str
     subject: str
+    # Unix seconds from which the membership no longer counts; 0.0 for never.
+    expires_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,8 @@ class CreateRoleBinding:
     scope: Scope
     # Chosen by the server when the write is planned; recorded in the change table.
     id: str = ""
+    # Unix seconds from which the binding no longer counts; 0.0 for never.
+    expires_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +93,8 @@ class SetResourceMembership:
     actor: str = ""
     # Who the caller shares on behalf of: recorded in the change table, never checked.
     on_behalf_of: str = ""
+    # Unix seconds from which the share no longer counts; 0.0 for never.
+    expires_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,11 +15,13 @@ How the hierarchy maps onto Casbin domains (see policies/model.conf):
 from __future__ import annotations
 
 import shutil
+import time
 from itertools import pairwise
 from pathlib import Path
 
 from authz.domain.model import ORGANIZATION, PROJECT, WORKSPACE, Node
 
+from .expiry import shown
 from .index import Index
 from .policy import MEMBER_MARKER, MODEL_FILE, Policy
 
@@ -63,14 +65,24 @@ def policy_lines(index: Index, policy: Policy) -> list[str]:
     return lines
 
 
-def export(index: Index, policy: Policy, directory: str | Path) -> tuple[Path, Path]:
-    """Write model.conf and policy.csv into `directory`; return their paths."""
+def header(now: float) -> str:
+    """The first line of policy.csv (a comment to Casbin): what the export leaves out."""
+    return (f"# authz export at {shown(now)}: grants expired by then are left out; grants that expire "
+            "later are written without their expiry (Casbin has none), so re-export before they do")
+
+
+def export(index: Index, policy: Policy, directory: str | Path, now: float | None = None) -> tuple[Path, Path]:
+    """Write model.conf and policy.csv into `directory`, without the grants expired at `now`
+    (the time of export when not given; they are taken out of `index`); return their paths."""
+    now = time.time() if now is None else now
+    if now >= index.expiries.next_at:
+        index.expire(now)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     model = directory / MODEL_FILE
     shutil.copyfile(policy.file(MODEL_FILE), model)
     csv = directory / POLICY_FILE
-    csv.write_text("\n".join(policy_lines(index, policy)) + "\n")
+    csv.write_text("\n".join([header(now), *policy_lines(index, policy)]) + "\n")
     return model, csv
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from authz.domain.model import WILDCARD, BindingRow, Node, ShareRow
 
 from .decide import RULE_MEMBERSHIP, RULE_NONE, RULE_RESOURCE_SHARE, RULE_ROLE_BINDING, find_grant
+from .expiry import shown
 from .index import Index
 from .policy import Policy, Source
 
@@ -27,6 +28,8 @@ class Decision:
     policy_line: Source | None = None
     inherited_from: str = ""
     closest_misses: tuple[str, ...] = ()
+    # When the membership of `via_team` expires (0.0: never, or no team).
+    via_team_expires_at: float = 0.0
 
 
 def _binding_below(index: Index, subject: str, member: Node) -> BindingRow:
@@ -85,22 +88,27 @@ def explain(index: Index, policy: Policy, subject: str, action: str, rtype: str,
         return Decision(False, RULE_NONE, text, closest_misses=misses)
     rule, detail, who = grant
     via_team = who if who != subject else ""
-    through = f" through {via_team}" if via_team else ""
+    team_expires = index.member_row(via_team[len("team:"):], subject).expires_at if via_team else 0.0
+    through = f" through {via_team}{_until(team_expires)}" if via_team else ""
     if rule == RULE_ROLE_BINDING:
         binding = index.bindings[detail]
         holder, permission = policy.matching_permission(binding.role, rtype, action)  # type: ignore[misc]
         inherited = holder.name if holder.name != binding.role else ""
         via_base = f", inherited from {inherited}" if inherited else ""
-        text = (f"allowed: {asked}: role {binding.role} bound on {binding.node}{through} (binding {binding.id}); "
-                f"matched {permission.source}{via_base}: {permission.source.text}")
+        text = (f"allowed: {asked}: role {binding.role} bound on {binding.node}{through} (binding {binding.id}"
+                f"{_until(binding.expires_at)}); matched {permission.source}{via_base}: {permission.source.text}")
         return Decision(True, rule, text, binding=binding, via_team=via_team, policy_line=permission.source,
-                        inherited_from=inherited)
+                        inherited_from=inherited, via_team_expires_at=team_expires)
     if rule == RULE_RESOURCE_SHARE:
-        text = f"allowed: {asked}: shared with {who} for {', '.join(sorted(detail.actions))}"
-        return Decision(True, rule, text, via_team=via_team, share=detail)
+        text = f"allowed: {asked}: shared with {who} for {', '.join(sorted(detail.actions))}{_until(detail.expires_at)}"
+        return Decision(True, rule, text, via_team=via_team, share=detail, via_team_expires_at=team_expires)
     binding = _binding_below(index, who, detail)
     text = (
         f"allowed: {asked}: a member of {detail}{through} "
-        f"(role {binding.role} bound on {binding.node}, binding {binding.id})"
+        f"(role {binding.role} bound on {binding.node}, binding {binding.id}{_until(binding.expires_at)})"
     )
-    return Decision(True, rule, text, binding=binding, via_team=via_team)
+    return Decision(True, rule, text, binding=binding, via_team=via_team, via_team_expires_at=team_expires)
+
+
+def _until(expires_at: float) -> str:
+    return f", until {shown(expires_at)}" if expires_at else ""

@@ -26,6 +26,7 @@ from authz.domain.model import (
     OrganizationRow,
     ProjectRow,
     Put,
+    Remove,
     RoleRow,
     Row,
     ShareRow,
@@ -33,6 +34,8 @@ from authz.domain.model import (
     WorkspaceRow,
     team_subject,
 )
+
+from .expiry import Expiries, ExpiringRow
 
 ShareKey = tuple[Node, str, str]  # (node, resource type, resource id)
 
@@ -131,6 +134,37 @@ class Index:
         self.shares_by_subject: dict[str, set[ShareKey]] = {}
         # Custom roles stored in the database (the policy compiles them with the file roles).
         self.custom_roles: dict[str, RoleRow] = {}
+        # Grants that expire (see expiry.py); and the memberships that do, by (team, subject),
+        # which the other structures keep only as sets of subjects.
+        self.expiries = Expiries()
+        self.expiring_members: dict[tuple[str, str], MemberRow] = {}
+
+    # ---- expiry
+
+    def expire(self, now: float) -> list[ExpiringRow]:
+        """Take out of the index every grant that has expired at `now` (the caller has seen
+        that `now >= self.expiries.next_at`); they join `expiries.pending` until storage has
+        removed them too. Returns them."""
+        rows = self.expiries.due(now, self.is_current)
+        for row in rows:
+            self.apply(Remove(row))
+        self.expiries.pending.extend(rows)
+        return rows
+
+    def is_current(self, row: ExpiringRow) -> bool:
+        """Is `row` (this very object) the index's row for its key?"""
+        if type(row) is BindingRow:
+            return self.bindings.get(row.id) is row
+        if type(row) is ShareRow:
+            chain = self.chains.get(row.node)
+            return chain is not None and self.shares.get((chain[0], row.resource_type, row.resource_id), {}).get(
+                row.subject) is row
+        assert isinstance(row, MemberRow)
+        return self.expiring_members.get((row.team_id, row.subject)) is row
+
+    def member_row(self, team_id: str, subject: str) -> MemberRow:
+        """The stored row of a membership (with its expiry, if it has one)."""
+        return self.expiring_members.get((team_id, subject)) or MemberRow(team_id, subject)
 
     # ---- reading
 
@@ -188,10 +222,11 @@ class Index:
         return [member for member in members if parent[member] == node]
 
     def bindings_page(
-        self, subject: str | None, node: Node | None, limit: int, after_id: str | None
+        self, subject: str | None, node: Node | None, limit: int, after_id: str | None, expires_before: float = 0.0
     ) -> list[BindingRow]:
         """Up to `limit` bindings of `subject` and/or on exactly `node`, in id order, after
-        `after_id`: one pass over that subject's or node's ids, never a sort of all of them."""
+        `after_id` (and, with `expires_before`, expiring before it): one pass over that
+        subject's or node's ids, never a sort of all of them."""
         if limit <= 0:
             return []
         empty: set[str] = set()
@@ -203,6 +238,9 @@ class Index:
             ids = self.bindings_by_node.get(node, empty)
         else:
             raise ValueError("give a subject or a node; all bindings are listed by storage")
+        if expires_before:
+            bindings = self.bindings
+            ids = {i for i in ids if 0 < bindings[i].expires_at < expires_before}
         chosen = heapq.nsmallest(limit, ids if not after_id else (i for i in ids if i > after_id))
         return [self.bindings[binding_id] for binding_id in chosen]
 
@@ -357,7 +395,11 @@ class Index:
             _add(self.members, row.team_id, subject)
             _add(self.teams_of, subject, team)
             self._entry(subject).teams = self.teams_of[subject]
+            if row.expires_at:
+                self.expiring_members[(row.team_id, subject)] = row
+                self.expiries.add(row, self.is_current)
         else:
+            self.expiring_members.pop((row.team_id, row.subject), None)
             _discard(self.members, row.team_id, row.subject)
             _discard(self.teams_of, row.subject, team)
             if row.subject not in self.teams_of:
@@ -408,6 +450,8 @@ class Index:
             members = entry.members
             for here in chain:
                 members[here] = members.get(here, 0) + 1
+            if row.expires_at:
+                self.expiries.add(row, self.is_current)
 
     def _binding(self, row: BindingRow, put: bool) -> None:
         if put:
@@ -452,6 +496,8 @@ class Index:
                 entry.shared = {key: row.actions}
             else:
                 entry.shared[key] = row.actions
+            if row.expires_at:
+                self.expiries.add(row, self.is_current)
         else:
             by_subject = self.shares[key]
             del by_subject[row.subject]

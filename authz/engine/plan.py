@@ -42,6 +42,7 @@ from authz.domain.model import (
 from authz.domain.validation import check_display_name, check_id, check_name, check_subject
 
 from . import decide
+from .expiry import check_expires_at
 from .index import Index
 from .plan_roles import ROLE_OPERATIONS, plan_role_operation
 from .policy import MEMBER_MARKER, Policy, unknown_role
@@ -72,6 +73,9 @@ class Planner:
         self.policy = policy
         self.new_id = new_id or ordered_ids()
         self._tentative = _Tentative(index)
+        # The instant a write is planned at (set by the caller; None reads the clock), which
+        # an `expires_at` must be after.
+        self.now: float | None = None
 
     def plan_all(
         self, operations: Sequence[ops.Operation], revision: int, field_prefix: str | None = None
@@ -198,14 +202,18 @@ class Planner:
         members = self.index.members.get(op.team_id, ())
         if op.subject in members or (op.team_id, op.subject) in self._tentative.members:
             raise AlreadyExists(f"{op.subject} is already a member of team {op.team_id!r}", "subject")
-        return [Put(MemberRow(op.team_id, op.subject))]
+        self._expires_at(op.expires_at)
+        return [Put(MemberRow(op.team_id, op.subject, op.expires_at))]
 
     def _remove_team_member(self, op: ops.RemoveTeamMember) -> list[Change]:
         self._member_subject(op.subject)
         self._team(op.team_id, "team_id")
         if op.subject not in self.index.members.get(op.team_id, ()):
             raise NotFound(f"{op.subject} is not a member of team {op.team_id!r}", "subject")
-        return [Remove(MemberRow(op.team_id, op.subject))]
+        return [Remove(self.index.member_row(op.team_id, op.subject))]
+
+    def _expires_at(self, expires_at: float) -> None:
+        check_expires_at(expires_at, time.time() if self.now is None else self.now)
 
     def _same_organization(self, subject: str, node: Node) -> None:
         """A team subject must exist and belong to the node's organization. (Callers have
@@ -247,6 +255,7 @@ class Planner:
                 f"{op.role!r} is a {role.level} role and cannot be bound on {node.kind} {node.id!r}", "role"
             )
         self._same_organization(op.subject, node)
+        self._expires_at(op.expires_at)
         held = self._tentative
         existing = (self.index.roles_of(op.subject, node) or {}).get(op.role) or held.binding_keys.get(
             (op.subject, node, op.role))
@@ -256,8 +265,8 @@ class Planner:
         if binding_id in self.index.bindings or binding_id in held.binding_ids:
             raise AlreadyExists(f"binding {binding_id!r} already exists", "id")
         # Interned, as the index keeps them (so that applying the row does not rebuild it).
-        row = BindingRow(binding_id, sys.intern(op.subject), sys.intern(op.role), node, revision)
-        recorded = ops.CreateRoleBinding(op.subject, op.role, op.scope, binding_id)
+        row = BindingRow(binding_id, sys.intern(op.subject), sys.intern(op.role), node, revision, op.expires_at)
+        recorded = ops.CreateRoleBinding(op.subject, op.role, op.scope, binding_id, op.expires_at)
         return [Put(row)], recorded
 
     def _delete_role_binding(self, op: ops.DeleteRoleBinding) -> list[Change]:
@@ -295,17 +304,20 @@ class Planner:
                 "resource.type",
             )
         self._same_organization(op.subject, node)
+        if actions:
+            self._expires_at(op.expires_at)
         key = (node, resource.type, resource.id)
         if op.actor or (key, op.subject) in self._tentative.shares:
             self._tentative.apply_held()  # the decision, or the share replaced, must see them
         if op.actor:
             self._actor_may_share(op.actor, resource, node, actions)
         old = self.index.shares.get(key, {}).get(op.subject)
-        if old is not None and old.actions == actions:
+        if old is not None and old.actions == actions and old.expires_at == op.expires_at:
             return []
         changes: list[Change] = [Remove(old)] if old is not None else []
         if actions:
-            row = ShareRow(node, sys.intern(resource.type), resource.id, sys.intern(op.subject), actions)
+            row = ShareRow(node, sys.intern(resource.type), resource.id, sys.intern(op.subject), actions,
+                           op.expires_at)
             changes.append(Put(row))
         return changes
 
@@ -434,12 +446,12 @@ class _Removal:
         for key in sorted(self.index.shares_by_subject.get(subject, ())):
             self.share(self.index.shares[key][subject])
         for team in sorted(self.index.teams_of.get(subject, ())):
-            self.changes.append(Remove(MemberRow(team.partition(":")[2], subject)))
+            self.changes.append(Remove(self.index.member_row(team.partition(":")[2], subject)))
 
     def team(self, team_id: str) -> None:
         self.subject(team_subject(team_id))
         for member in sorted(self.index.members.get(team_id, ())):
-            self.changes.append(Remove(MemberRow(team_id, member)))
+            self.changes.append(Remove(self.index.member_row(team_id, member)))
         self.changes.append(Remove(self.index.teams[team_id]))
 
     def node_contents(self, node: Node) -> None:

@@ -21,7 +21,7 @@ from authz.domain import operations as ops
 from authz.domain.errors import FailedPrecondition, RevisionNotReached, Unavailable
 from authz.domain.model import BindingRow, Change, Node, Remove, Resource, RoleRow, Scope
 from authz.domain.wording import agree, count
-from authz.engine import decide, explain, lookup
+from authz.engine import decide, expiry, explain, lookup
 from authz.engine.check import CheckMemo, Question, answer, prepare
 from authz.engine.index import Index
 from authz.engine.plan import Planner
@@ -140,9 +140,11 @@ class View:
 
 
 class Authorizer:
-    def __init__(self, storage: Storage, policy: Policy, index: Index, revision: int) -> None:
+    def __init__(self, storage: Storage, policy: Policy, index: Index, revision: int,
+                 clock: Callable[[], float] = time.time) -> None:
         """`policy` is the policy of the files; the active one adds the stored custom roles
-        (PolicyError when they do not fit it)."""
+        (PolicyError when they do not fit it). `clock` gives unix seconds (tests pass a fake)."""
+        self.clock = clock
         self.storage = storage
         self.file_policy = policy
         self.policy = policy.with_custom_roles(index.custom_roles.values())
@@ -152,7 +154,48 @@ class Authorizer:
         self._write_lock = asyncio.Lock()
         self._advanced = asyncio.Event()
         self._db = ThreadPoolExecutor(max_workers=2, thread_name_prefix="authz-db")
+        # How many reads of the whole index run on a worker thread (read_off_loop): expired
+        # grants wait to leave the index until they are done, since nothing may change it under
+        # them. (A DiffPolicy, seconds long, is the only such read.)
+        self._reading_off_loop = 0
         self.memo = CheckMemo()  # validity of strings: the same under every policy and index
+
+    # ---- the instant of a request (grants that expire; see engine/expiry.py)
+
+    def now(self) -> float:
+        """Read the clock once for a request: grants expired by then leave the index first, so
+        that everything the request decides or lists counts exactly the grants live at it."""
+        now = self.clock()
+        if now >= self.index.expiries.next_at and not self._reading_off_loop:
+            expired = self.index.expire(now)
+            if expired:
+                log.info("%d expired %s left the index; the sweep removes %s from storage", len(expired),
+                         "grant" if len(expired) == 1 else "grants", "it" if len(expired) == 1 else "them")
+        return now
+
+    async def remove_expired(self) -> int:
+        """Remove from storage, through the write path (a revision and a change record), the
+        grants that have expired; how many. Another replica having removed them first makes
+        this commit fail and reload (ConcurrentWrite): the reloaded index has them no more."""
+        async with self._write_lock:
+            self.now()
+            return await self._flush_expired()
+
+    async def _flush_expired(self) -> int:
+        """Under the write lock: commit the removal of the grants taken out of the index at
+        their instant (so that storage agrees with the index before anything is planned)."""
+        index = self.index
+        pending = index.expiries.pending
+        if not pending:
+            return 0
+        rows = list(pending)
+        recorded = expiry.removal_operations(rows, lambda node: scope_of(index, node))
+        changes = [Remove(row) for row in rows]
+        await self._commit(self.revision + 1, changes, recorded, expiry.ACTOR, "", in_index=True)
+        del pending[:len(rows)]
+        for row in rows:
+            metrics.GRANTS_EXPIRED.labels(expiry.KINDS[type(row)]).inc()
+        return len(rows)
 
     def view(self) -> View:
         """The state as it is now, for one request."""
@@ -217,6 +260,8 @@ class Authorizer:
         write lock: what a caller reports (bindings removed...) is counted from them, never
         from the index before or after, which other writes may have moved."""
         async with self._write_lock:
+            self.planner.now = self.now()
+            await self._flush_expired()
             revision = self.revision + 1
             with collector_paused(len(operations) >= PAUSE_COLLECTOR_FROM_OPERATIONS):
                 changes, recorded = self.planner.plan_all(operations, revision, field_prefix)
@@ -226,9 +271,10 @@ class Authorizer:
             return Written(revision, recorded, changes)
 
     async def _commit(self, revision: int, changes, recorded, actor: str, request_id: str,
-                      policy: Policy | None = None) -> None:
+                      policy: Policy | None = None, in_index: bool = False) -> None:
         """Commit planned changes, then apply them to the index (and swap in `policy`, or the
-        policy with changed custom roles) in one step of the event loop."""
+        policy with changed custom roles) in one step of the event loop. `in_index`: the index
+        has them already (expired grants, taken out at their instant)."""
         record = ops.WriteRecord(revision, tuple(recorded), actor, request_id, time.time())
         loop = asyncio.get_running_loop()
         try:
@@ -240,7 +286,8 @@ class Authorizer:
             raise
         for name, done in operation_counts(recorded, changes).items():
             metrics.WRITES.labels(name).inc(done)
-        self.index.apply_all(changes)
+        if not in_index:
+            self.index.apply_all(changes)
         if policy is not None:
             self.file_policy = policy
         if policy is not None or any(isinstance(change.row, RoleRow) for change in changes):
@@ -257,6 +304,8 @@ class Authorizer:
         `force`, which removes those bindings in the same revision. Returns (revision, bindings
         removed)."""
         async with self._write_lock:
+            self.now()
+            await self._flush_expired()
             effective = candidate.with_custom_roles(self.index.custom_roles.values())
             stale: list[tuple[str, set[str], str]] = []
             for role, ids in sorted(self.index.bindings_by_role.items()):
@@ -307,22 +356,30 @@ class Authorizer:
         it, and checks go on answering meanwhile. For long reads of the whole index (a policy
         diff over a million bindings takes seconds), which would otherwise stall every check."""
         async with self._write_lock:
-            return await asyncio.to_thread(work, *args)
+            self._reading_off_loop += 1
+            try:
+                return await asyncio.to_thread(work, *args)
+            finally:
+                self._reading_off_loop -= 1
 
     # ---- reads from storage
 
     async def list_role_bindings(
-        self, subject: str | None, node: Node | None, limit: int, after_id: str | None
+        self, subject: str | None, node: Node | None, limit: int, after_id: str | None, expires_before: float = 0.0
     ) -> tuple[list[BindingRow], int]:
         """Up to `limit` bindings by id after `after_id`, and the revision they were read at: of
         a subject and/or on a node from the index (without a query), all of them from the
         database, with writes held off meanwhile, so that the rows are those of the index's
-        revision (a write committed but not yet applied would make them newer than it)."""
+        revision (a write committed but not yet applied would make them newer than it).
+        `expires_before`: only those expiring before it. Grants the request's instant took out
+        of the index leave storage first, so that the database's rows are the index's."""
         if subject is not None or node is not None:
-            return self.index.bindings_page(subject, node, limit, after_id), self.revision
+            return self.index.bindings_page(subject, node, limit, after_id, expires_before), self.revision
         loop = asyncio.get_running_loop()
         async with self._write_lock:
-            rows = await loop.run_in_executor(self._db, self.storage.list_role_bindings, limit, after_id)
+            await self._flush_expired()
+            rows = await loop.run_in_executor(self._db, self.storage.list_role_bindings, limit, after_id,
+                                              expires_before)
             return rows, self.revision
 
     def close(self) -> None:

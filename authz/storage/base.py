@@ -30,8 +30,9 @@ class Storage(Protocol):
     def revision(self) -> int:
         """The newest committed revision (0 for an empty database)."""
 
-    def list_role_bindings(self, limit: int, after_id: str | None) -> list[BindingRow]:
-        """Up to `limit` bindings ordered by id (bytewise), starting after `after_id`."""
+    def list_role_bindings(self, limit: int, after_id: str | None, expires_before: float = 0.0) -> list[BindingRow]:
+        """Up to `limit` bindings ordered by id (bytewise), starting after `after_id`; with
+        `expires_before`, only those with an expiry before it."""
 
     def read_changes(self, after: int, limit: int) -> list[WriteRecord]:
         """Change-table records with revision > `after`, oldest first."""

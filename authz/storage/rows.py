@@ -95,8 +95,8 @@ MAPPINGS: dict[type, Mapping] = {
     ),
     MemberRow: _mapping(
         schema.team_members,
-        lambda r: {"team_id": r.team_id, "subject": r.subject},
-        lambda v: MemberRow(v[0], v[1]),
+        lambda r: {"team_id": r.team_id, "subject": r.subject, "expires_at": r.expires_at or None},
+        lambda v: MemberRow(v[0], v[1], v[2] or 0.0),
     ),
     BindingRow: _mapping(
         schema.role_bindings,
@@ -107,8 +107,9 @@ MAPPINGS: dict[type, Mapping] = {
             "node_kind": r.node.kind,
             "node_id": r.node.id,
             "created_revision": r.created_revision,
+            "expires_at": r.expires_at or None,
         },
-        lambda v: BindingRow(v[0], v[1], v[2], Node(v[3], v[4]), v[5]),
+        lambda v: BindingRow(v[0], v[1], v[2], Node(v[3], v[4]), v[5], v[6] or 0.0),
     ),
     ShareRow: _mapping(
         schema.resource_shares,
@@ -119,8 +120,9 @@ MAPPINGS: dict[type, Mapping] = {
             "resource_id": r.resource_id,
             "subject": r.subject,
             "actions": join_actions(r.actions),
+            "expires_at": r.expires_at or None,
         },
-        lambda v: ShareRow(Node(v[0], v[1]), v[2], v[3], v[4], split_actions(v[5])),
+        lambda v: ShareRow(Node(v[0], v[1]), v[2], v[3], v[4], split_actions(v[5]), v[6] or 0.0),
     ),
     RoleRow: _mapping(
         schema.custom_roles,
@@ -157,8 +159,9 @@ def load_builders() -> dict[type, Callable[[Sequence[Any]], Row]]:
 
     name = names.setdefault
     builders = {row_type: mapping.build for row_type, mapping in MAPPINGS.items()}
-    builders[BindingRow] = lambda v: BindingRow(v[0], v[1], name(v[2], v[2]), node(v[3], v[4]), v[5])
-    builders[ShareRow] = lambda v: ShareRow(node(v[0], v[1]), name(v[2], v[2]), v[3], v[4], actions(v[5]))
+    builders[BindingRow] = lambda v: BindingRow(v[0], v[1], name(v[2], v[2]), node(v[3], v[4]), v[5], v[6] or 0.0)
+    builders[ShareRow] = lambda v: ShareRow(node(v[0], v[1]), name(v[2], v[2]), v[3], v[4], actions(v[5]),
+                                            v[6] or 0.0)
     return builders
 
 

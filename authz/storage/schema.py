@@ -89,6 +89,8 @@ team_members = Table(
     metadata,
     Column("team_id", key(128), ForeignKey("teams.id"), nullable=False),
     Column("subject", key(160), nullable=False),
+    # Unix seconds from which the row no longer counts; NULL for never (migration 0004).
+    Column("expires_at", Float, nullable=True),
     PrimaryKeyConstraint("team_id", "subject"),
 )
 
@@ -101,6 +103,7 @@ role_bindings = Table(
     Column("node_kind", key(16), nullable=False),
     Column("node_id", key(128), nullable=False),
     Column("created_revision", BigInteger, nullable=False),
+    Column("expires_at", Float, nullable=True),
     UniqueConstraint("subject", "role", "node_kind", "node_id"),
 )
 
@@ -114,6 +117,7 @@ resource_shares = Table(
     Column("subject", key(160), nullable=False),
     # The action names, sorted and joined by "," (an action never contains a comma).
     Column("actions", Text, nullable=False),
+    Column("expires_at", Float, nullable=True),
     PrimaryKeyConstraint("node_kind", "node_id", "resource_type", "resource_id", "subject"),
 )
 

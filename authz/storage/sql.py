@@ -328,7 +328,7 @@ class SqlStorage:
         with _reachable("cannot read the revision"), self._engine.connect() as connection:
             return connection.execute(_CURRENT).scalar_one()
 
-    def list_role_bindings(self, limit: int, after_id: str | None) -> list[BindingRow]:
+    def list_role_bindings(self, limit: int, after_id: str | None, expires_before: float = 0.0) -> list[BindingRow]:
         if limit <= 0:
             return []
         mapping = MAPPINGS[BindingRow]
@@ -336,6 +336,8 @@ class SqlStorage:
         query = mapping.select.order_by(table.c.id).limit(limit)
         if after_id:
             query = query.where(table.c.id > after_id)
+        if expires_before:
+            query = query.where(table.c.expires_at.is_not(None), table.c.expires_at < expires_before)
         with _reachable("cannot list bindings"), self._engine.connect() as connection:
             return [cast(BindingRow, mapping.build(values)) for values in connection.execute(query)]
 

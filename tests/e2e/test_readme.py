@@ -37,7 +37,18 @@ def setup_candidate(directory: Path) -> None:
                                           "g, model_reviewer, projct_viewer, *\n")
 
 
-SETUPS = {"candidate": setup_candidate}
+def setup_shadow_candidate(directory: Path) -> None:
+    """`shadow-candidate/` of "Shadow evaluation": the bundled policy without project_viewer's
+    permission to read models."""
+    candidate = directory / "shadow-candidate"
+    shutil.copytree(bundled_policies(), candidate)
+    roles = candidate / "roles.csv"
+    line = "p, project_viewer, project, model, *, read\n"
+    assert line in roles.read_text()
+    roles.write_text(roles.read_text().replace(line, "", 1))
+
+
+SETUPS = {"candidate": setup_candidate, "shadow-candidate": setup_shadow_candidate}
 
 
 class Group:

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TypeVar
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -804,3 +805,54 @@ def test_unusable_urls_are_rejected() -> None:
     for url in ("sqlite://", "sqlite:///:memory:", "mysql://localhost/authz", "not a url"):
         with pytest.raises(ConfigError):
             SqlStorage(url)
+
+
+# Grants that expire (migration 0004).
+
+EXPIRES = 1_900_000_000.123456  # to the microsecond, as the API keeps it
+
+
+def test_expiring_rows_read_back_exactly(storage: SqlStorage) -> None:
+    expiring: list[Row] = [
+        MemberRow("admins", "user:carol", EXPIRES),
+        BindingRow("b2", "user:carol", "viewer", PROJ.node, 1, EXPIRES),
+        ShareRow(WS.node, "document", "doc-2", "user:carol", frozenset({"read"}), EXPIRES + 1),
+    ]
+    seed(storage)
+    commit(storage, [Put(row) for row in expiring])
+    assert_stored(storage, [*ALL_ROWS, *expiring], 2)
+    commit(storage, [Remove(row) for row in expiring])  # deleted by key, whatever the expiry
+    assert_stored(storage, ALL_ROWS, 3)
+
+
+def test_list_role_bindings_filters_what_expires_before_a_time(storage: SqlStorage) -> None:
+    seed(storage)
+    rows = [BindingRow(f"e{i}", f"user:u{i}", "viewer", PROJ.node, 1, EXPIRES + i) for i in range(3)]
+    commit(storage, [Put(row) for row in rows])
+    assert storage.list_role_bindings(10, None, expires_before=EXPIRES + 1.5) == rows[:2]
+    assert storage.list_role_bindings(10, "e0", expires_before=EXPIRES + 1.5) == rows[1:2]
+    assert storage.list_role_bindings(10, None, expires_before=EXPIRES) == []
+    assert len(storage.list_role_bindings(10, None)) == 4  # the seed's binding never expires
+
+
+def test_migration_0004_keeps_existing_grants_without_expiry(database_url: str) -> None:
+    engine = raw_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0003")
+            connection.exec_driver_sql("INSERT INTO organizations (id, display_name) VALUES ('o', '')")
+            connection.exec_driver_sql(
+                "INSERT INTO role_bindings (id, subject, role, node_kind, node_id, created_revision) "
+                "VALUES ('b', 'user:a', 'viewer', 'organization', 'o', 1)")
+    finally:
+        engine.dispose()
+    storage = SqlStorage(database_url)
+    try:
+        storage.migrate()
+        _, rows = load(storage)
+        assert BindingRow("b", "user:a", "viewer", Node(ORGANIZATION, "o"), 1) in rows
+        assert all(row.expires_at == 0.0 for row in rows if isinstance(row, BindingRow))
+    finally:
+        storage.close()

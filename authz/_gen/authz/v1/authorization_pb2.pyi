@@ -1,4 +1,7 @@
+import datetime
+
 from authz._gen.authz.v1 import common_pb2 as _common_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from authz._gen.authz.v1 import policy_pb2 as _policy_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -36,7 +39,7 @@ class CheckResponse(_message.Message):
     def __init__(self, allowed: _Optional[bool] = ..., revision: _Optional[int] = ..., explanation: _Optional[_Union[Explanation, _Mapping]] = ...) -> None: ...
 
 class Explanation(_message.Message):
-    __slots__ = ("rule", "text", "binding", "via_team", "share", "policy_line", "inherited_from", "closest_misses")
+    __slots__ = ("rule", "text", "binding", "via_team", "share", "policy_line", "inherited_from", "closest_misses", "via_team_expires_at")
     class Rule(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         RULE_NONE: _ClassVar[Explanation.Rule]
@@ -55,6 +58,7 @@ class Explanation(_message.Message):
     POLICY_LINE_FIELD_NUMBER: _ClassVar[int]
     INHERITED_FROM_FIELD_NUMBER: _ClassVar[int]
     CLOSEST_MISSES_FIELD_NUMBER: _ClassVar[int]
+    VIA_TEAM_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     rule: Explanation.Rule
     text: str
     binding: _common_pb2.RoleBinding
@@ -63,7 +67,8 @@ class Explanation(_message.Message):
     policy_line: _policy_pb2.PolicyLine
     inherited_from: str
     closest_misses: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, rule: _Optional[_Union[Explanation.Rule, str]] = ..., text: _Optional[str] = ..., binding: _Optional[_Union[_common_pb2.RoleBinding, _Mapping]] = ..., via_team: _Optional[str] = ..., share: _Optional[_Union[_common_pb2.ResourceShare, _Mapping]] = ..., policy_line: _Optional[_Union[_policy_pb2.PolicyLine, _Mapping]] = ..., inherited_from: _Optional[str] = ..., closest_misses: _Optional[_Iterable[str]] = ...) -> None: ...
+    via_team_expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, rule: _Optional[_Union[Explanation.Rule, str]] = ..., text: _Optional[str] = ..., binding: _Optional[_Union[_common_pb2.RoleBinding, _Mapping]] = ..., via_team: _Optional[str] = ..., share: _Optional[_Union[_common_pb2.ResourceShare, _Mapping]] = ..., policy_line: _Optional[_Union[_policy_pb2.PolicyLine, _Mapping]] = ..., inherited_from: _Optional[str] = ..., closest_misses: _Optional[_Iterable[str]] = ..., via_team_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class BatchCheckRequest(_message.Message):
     __slots__ = ("checks",)

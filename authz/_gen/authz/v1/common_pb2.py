@@ -22,25 +22,26 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x61uthz/v1/common.proto\x12\x08\x61uthz.v1\"$\n\x08Resource\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"J\n\x05Scope\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x12\n\nproject_id\x18\x03 \x01(\t\"r\n\x0bRoleBinding\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07subject\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x1e\n\x05scope\x18\x04 \x01(\x0b\x32\x0f.authz.v1.Scope\x12\x18\n\x10\x63reated_revision\x18\x05 \x01(\x04\"w\n\rResourceShare\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12$\n\x08resource\x18\x02 \x01(\x0b\x32\x12.authz.v1.Resource\x12\x1e\n\x05scope\x18\x03 \x01(\x0b\x32\x0f.authz.v1.Scope\x12\x0f\n\x07\x61\x63tions\x18\x04 \x03(\t\"\xa6\x02\n\x05Grant\x12\"\n\x04rule\x18\x01 \x01(\x0e\x32\x14.authz.v1.Grant.Rule\x12&\n\x07\x62inding\x18\x02 \x01(\x0b\x32\x15.authz.v1.RoleBinding\x12&\n\x05share\x18\x03 \x01(\x0b\x32\x17.authz.v1.ResourceShare\x12\x10\n\x08via_team\x18\x04 \x01(\t\x12\x10\n\x08wildcard\x18\x05 \x01(\x08\x12\"\n\tmember_of\x18\x06 \x01(\x0b\x32\x0f.authz.v1.Scope\"a\n\x04Rule\x12\x14\n\x10RULE_UNSPECIFIED\x10\x00\x12\x15\n\x11RULE_ROLE_BINDING\x10\x01\x12\x17\n\x13RULE_RESOURCE_SHARE\x10\x02\x12\x13\n\x0fRULE_MEMBERSHIP\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x61uthz/v1/common.proto\x12\x08\x61uthz.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"$\n\x08Resource\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"J\n\x05Scope\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x12\n\nproject_id\x18\x03 \x01(\t\"\xa2\x01\n\x0bRoleBinding\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07subject\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x1e\n\x05scope\x18\x04 \x01(\x0b\x32\x0f.authz.v1.Scope\x12\x18\n\x10\x63reated_revision\x18\x05 \x01(\x04\x12.\n\nexpires_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa7\x01\n\rResourceShare\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12$\n\x08resource\x18\x02 \x01(\x0b\x32\x12.authz.v1.Resource\x12\x1e\n\x05scope\x18\x03 \x01(\x0b\x32\x0f.authz.v1.Scope\x12\x0f\n\x07\x61\x63tions\x18\x04 \x03(\t\x12.\n\nexpires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xdf\x02\n\x05Grant\x12\"\n\x04rule\x18\x01 \x01(\x0e\x32\x14.authz.v1.Grant.Rule\x12&\n\x07\x62inding\x18\x02 \x01(\x0b\x32\x15.authz.v1.RoleBinding\x12&\n\x05share\x18\x03 \x01(\x0b\x32\x17.authz.v1.ResourceShare\x12\x10\n\x08via_team\x18\x04 \x01(\t\x12\x10\n\x08wildcard\x18\x05 \x01(\x08\x12\"\n\tmember_of\x18\x06 \x01(\x0b\x32\x0f.authz.v1.Scope\x12\x37\n\x13via_team_expires_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"a\n\x04Rule\x12\x14\n\x10RULE_UNSPECIFIED\x10\x00\x12\x15\n\x11RULE_ROLE_BINDING\x10\x01\x12\x17\n\x13RULE_RESOURCE_SHARE\x10\x02\x12\x13\n\x0fRULE_MEMBERSHIP\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'authz.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RESOURCE']._serialized_start=35
-  _globals['_RESOURCE']._serialized_end=71
-  _globals['_SCOPE']._serialized_start=73
-  _globals['_SCOPE']._serialized_end=147
-  _globals['_ROLEBINDING']._serialized_start=149
-  _globals['_ROLEBINDING']._serialized_end=263
-  _globals['_RESOURCESHARE']._serialized_start=265
-  _globals['_RESOURCESHARE']._serialized_end=384
-  _globals['_GRANT']._serialized_start=387
-  _globals['_GRANT']._serialized_end=681
-  _globals['_GRANT_RULE']._serialized_start=584
-  _globals['_GRANT_RULE']._serialized_end=681
+  _globals['_RESOURCE']._serialized_start=68
+  _globals['_RESOURCE']._serialized_end=104
+  _globals['_SCOPE']._serialized_start=106
+  _globals['_SCOPE']._serialized_end=180
+  _globals['_ROLEBINDING']._serialized_start=183
+  _globals['_ROLEBINDING']._serialized_end=345
+  _globals['_RESOURCESHARE']._serialized_start=348
+  _globals['_RESOURCESHARE']._serialized_end=515
+  _globals['_GRANT']._serialized_start=518
+  _globals['_GRANT']._serialized_end=869
+  _globals['_GRANT_RULE']._serialized_start=772
+  _globals['_GRANT_RULE']._serialized_end=869
 # @@protoc_insertion_point(module_scope)

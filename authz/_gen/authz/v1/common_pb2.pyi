@@ -1,3 +1,6 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -26,33 +29,37 @@ class Scope(_message.Message):
     def __init__(self, organization_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., project_id: _Optional[str] = ...) -> None: ...
 
 class RoleBinding(_message.Message):
-    __slots__ = ("id", "subject", "role", "scope", "created_revision")
+    __slots__ = ("id", "subject", "role", "scope", "created_revision", "expires_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     CREATED_REVISION_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
     subject: str
     role: str
     scope: Scope
     created_revision: int
-    def __init__(self, id: _Optional[str] = ..., subject: _Optional[str] = ..., role: _Optional[str] = ..., scope: _Optional[_Union[Scope, _Mapping]] = ..., created_revision: _Optional[int] = ...) -> None: ...
+    expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., subject: _Optional[str] = ..., role: _Optional[str] = ..., scope: _Optional[_Union[Scope, _Mapping]] = ..., created_revision: _Optional[int] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ResourceShare(_message.Message):
-    __slots__ = ("subject", "resource", "scope", "actions")
+    __slots__ = ("subject", "resource", "scope", "actions", "expires_at")
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_FIELD_NUMBER: _ClassVar[int]
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     subject: str
     resource: Resource
     scope: Scope
     actions: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, subject: _Optional[str] = ..., resource: _Optional[_Union[Resource, _Mapping]] = ..., scope: _Optional[_Union[Scope, _Mapping]] = ..., actions: _Optional[_Iterable[str]] = ...) -> None: ...
+    expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, subject: _Optional[str] = ..., resource: _Optional[_Union[Resource, _Mapping]] = ..., scope: _Optional[_Union[Scope, _Mapping]] = ..., actions: _Optional[_Iterable[str]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Grant(_message.Message):
-    __slots__ = ("rule", "binding", "share", "via_team", "wildcard", "member_of")
+    __slots__ = ("rule", "binding", "share", "via_team", "wildcard", "member_of", "via_team_expires_at")
     class Rule(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         RULE_UNSPECIFIED: _ClassVar[Grant.Rule]
@@ -69,10 +76,12 @@ class Grant(_message.Message):
     VIA_TEAM_FIELD_NUMBER: _ClassVar[int]
     WILDCARD_FIELD_NUMBER: _ClassVar[int]
     MEMBER_OF_FIELD_NUMBER: _ClassVar[int]
+    VIA_TEAM_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     rule: Grant.Rule
     binding: RoleBinding
     share: ResourceShare
     via_team: str
     wildcard: bool
     member_of: Scope
-    def __init__(self, rule: _Optional[_Union[Grant.Rule, str]] = ..., binding: _Optional[_Union[RoleBinding, _Mapping]] = ..., share: _Optional[_Union[ResourceShare, _Mapping]] = ..., via_team: _Optional[str] = ..., wildcard: _Optional[bool] = ..., member_of: _Optional[_Union[Scope, _Mapping]] = ...) -> None: ...
+    via_team_expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, rule: _Optional[_Union[Grant.Rule, str]] = ..., binding: _Optional[_Union[RoleBinding, _Mapping]] = ..., share: _Optional[_Union[ResourceShare, _Mapping]] = ..., via_team: _Optional[str] = ..., wildcard: _Optional[bool] = ..., member_of: _Optional[_Union[Scope, _Mapping]] = ..., via_team_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -23,71 +23,72 @@ _sym_db = _symbol_database.Default()
 
 
 from authz._gen.authz.v1 import common_pb2 as authz_dot_v1_dot_common__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x61uthz/v1/directory.proto\x12\x08\x61uthz.v1\x1a\x15\x61uthz/v1/common.proto\"!\n\rWriteResponse\x12\x10\n\x08revision\x18\x01 \x01(\x04\"=\n\x19\x43reateOrganizationRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\"S\n\x16\x43reateWorkspaceRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0forganization_id\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"N\n\x14\x43reateProjectRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"N\n\x11\x43reateTeamRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0forganization_id\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"\'\n\x19\x44\x65leteOrganizationRequest\x12\n\n\x02id\x18\x01 \x01(\t\"$\n\x16\x44\x65leteWorkspaceRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\"\n\x14\x44\x65leteProjectRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x1f\n\x11\x44\x65leteTeamRequest\x12\n\n\x02id\x18\x01 \x01(\t\"8\n\x14\x41\x64\x64TeamMemberRequest\x12\x0f\n\x07team_id\x18\x01 \x01(\t\x12\x0f\n\x07subject\x18\x02 \x01(\t\";\n\x17RemoveTeamMemberRequest\x12\x0f\n\x07team_id\x18\x01 \x01(\t\x12\x0f\n\x07subject\x18\x02 \x01(\t\"Y\n\x18\x43reateRoleBindingRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x1e\n\x05scope\x18\x03 \x01(\x0b\x32\x0f.authz.v1.Scope\"U\n\x19\x43reateRoleBindingResponse\x12&\n\x07\x62inding\x18\x01 \x01(\x0b\x32\x15.authz.v1.RoleBinding\x12\x10\n\x08revision\x18\x02 \x01(\x04\"&\n\x18\x44\x65leteRoleBindingRequest\x12\n\n\x02id\x18\x01 \x01(\t\"q\n\x17ListRoleBindingsRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x1e\n\x05scope\x18\x02 \x01(\x0b\x32\x0f.authz.v1.Scope\x12\x11\n\tpage_size\x18\x03 \x01(\r\x12\x12\n\npage_token\x18\x04 \x01(\t\"n\n\x18ListRoleBindingsResponse\x12\'\n\x08\x62indings\x18\x01 \x03(\x0b\x32\x15.authz.v1.RoleBinding\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x10\n\x08revision\x18\x03 \x01(\x04\"\xab\x01\n\x1cSetResourceMembershipRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12$\n\x08resource\x18\x02 \x01(\x0b\x32\x12.authz.v1.Resource\x12\x1e\n\x05scope\x18\x03 \x01(\x0b\x32\x0f.authz.v1.Scope\x12\x0f\n\x07\x61\x63tions\x18\x04 \x03(\t\x12\r\n\x05\x61\x63tor\x18\x05 \x01(\t\x12\x14\n\x0con_behalf_of\x18\x06 \x01(\t\"\x99\x01\n\x19ListResourceSharesRequest\x12$\n\x08resource\x18\x01 \x01(\x0b\x32\x12.authz.v1.Resource\x12\x0f\n\x07subject\x18\x02 \x01(\t\x12\x1e\n\x05scope\x18\x03 \x01(\x0b\x32\x0f.authz.v1.Scope\x12\x11\n\tpage_size\x18\x04 \x01(\r\x12\x12\n\npage_token\x18\x05 \x01(\t\"p\n\x1aListResourceSharesResponse\x12\'\n\x06shares\x18\x01 \x03(\x0b\x32\x17.authz.v1.ResourceShare\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x10\n\x08revision\x18\x03 \x01(\x04\"S\n\x0bResourceRef\x12$\n\x08resource\x18\x01 \x01(\x0b\x32\x12.authz.v1.Resource\x12\x1e\n\x05scope\x18\x02 \x01(\x0b\x32\x0f.authz.v1.Scope\"B\n\x16\x44\x65leteResourcesRequest\x12(\n\tresources\x18\x01 \x03(\x0b\x32\x15.authz.v1.ResourceRef\"\'\n\x14\x44\x65leteSubjectRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\"\xbd\x07\n\tOperation\x12\x42\n\x13\x63reate_organization\x18\x01 \x01(\x0b\x32#.authz.v1.CreateOrganizationRequestH\x00\x12<\n\x10\x63reate_workspace\x18\x02 \x01(\x0b\x32 .authz.v1.CreateWorkspaceRequestH\x00\x12\x38\n\x0e\x63reate_project\x18\x03 \x01(\x0b\x32\x1e.authz.v1.CreateProjectRequestH\x00\x12\x32\n\x0b\x63reate_team\x18\x04 \x01(\x0b\x32\x1b.authz.v1.CreateTeamRequestH\x00\x12\x42\n\x13\x64\x65lete_organization\x18\x05 \x01(\x0b\x32#.authz.v1.DeleteOrganizationRequestH\x00\x12<\n\x10\x64\x65lete_workspace\x18\x06 \x01(\x0b\x32 .authz.v1.DeleteWorkspaceRequestH\x00\x12\x38\n\x0e\x64\x65lete_project\x18\x07 \x01(\x0b\x32\x1e.authz.v1.DeleteProjectRequestH\x00\x12\x32\n\x0b\x64\x65lete_team\x18\x08 \x01(\x0b\x32\x1b.authz.v1.DeleteTeamRequestH\x00\x12\x39\n\x0f\x61\x64\x64_team_member\x18\t \x01(\x0b\x32\x1e.authz.v1.AddTeamMemberRequestH\x00\x12?\n\x12remove_team_member\x18\n \x01(\x0b\x32!.authz.v1.RemoveTeamMemberRequestH\x00\x12\x41\n\x13\x63reate_role_binding\x18\x0b \x01(\x0b\x32\".authz.v1.CreateRoleBindingRequestH\x00\x12\x41\n\x13\x64\x65lete_role_binding\x18\x0c \x01(\x0b\x32\".authz.v1.DeleteRoleBindingRequestH\x00\x12I\n\x17set_resource_membership\x18\r \x01(\x0b\x32&.authz.v1.SetResourceMembershipRequestH\x00\x12<\n\x10\x64\x65lete_resources\x18\x0e \x01(\x0b\x32 .authz.v1.DeleteResourcesRequestH\x00\x12\x38\n\x0e\x64\x65lete_subject\x18\x0f \x01(\x0b\x32\x1e.authz.v1.DeleteSubjectRequestH\x00\x42\x0b\n\toperation\"8\n\rImportRequest\x12\'\n\noperations\x18\x01 \x03(\x0b\x32\x13.authz.v1.Operation\"7\n\x0eImportResponse\x12\x10\n\x08revision\x18\x01 \x01(\x04\x12\x13\n\x0b\x62inding_ids\x18\x02 \x03(\t\"\x86\x01\n\x18ListSubjectAccessRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x17\n\x0forganization_id\x18\x02 \x01(\t\x12\x19\n\x11\x61t_least_revision\x18\x03 \x01(\x04\x12\x11\n\tpage_size\x18\x04 \x01(\r\x12\x12\n\npage_token\x18\x05 \x01(\t\"p\n\x19ListSubjectAccessResponse\x12(\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x17.authz.v1.SubjectAccess\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x10\n\x08revision\x18\x03 \x01(\x04\"_\n\rSubjectAccess\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x1d\n\x04node\x18\x02 \x01(\x0b\x32\x0f.authz.v1.Scope\x12\x1e\n\x05grant\x18\x03 \x01(\x0b\x32\x0f.authz.v1.Grant2\x85\x0c\n\x10\x44irectoryService\x12R\n\x12\x43reateOrganization\x12#.authz.v1.CreateOrganizationRequest\x1a\x17.authz.v1.WriteResponse\x12L\n\x0f\x43reateWorkspace\x12 .authz.v1.CreateWorkspaceRequest\x1a\x17.authz.v1.WriteResponse\x12H\n\rCreateProject\x12\x1e.authz.v1.CreateProjectRequest\x1a\x17.authz.v1.WriteResponse\x12\x42\n\nCreateTeam\x12\x1b.authz.v1.CreateTeamRequest\x1a\x17.authz.v1.WriteResponse\x12R\n\x12\x44\x65leteOrganization\x12#.authz.v1.DeleteOrganizationRequest\x1a\x17.authz.v1.WriteResponse\x12L\n\x0f\x44\x65leteWorkspace\x12 .authz.v1.DeleteWorkspaceRequest\x1a\x17.authz.v1.WriteResponse\x12H\n\rDeleteProject\x12\x1e.authz.v1.DeleteProjectRequest\x1a\x17.authz.v1.WriteResponse\x12\x42\n\nDeleteTeam\x12\x1b.authz.v1.DeleteTeamRequest\x1a\x17.authz.v1.WriteResponse\x12H\n\rAddTeamMember\x12\x1e.authz.v1.AddTeamMemberRequest\x1a\x17.authz.v1.WriteResponse\x12N\n\x10RemoveTeamMember\x12!.authz.v1.RemoveTeamMemberRequest\x1a\x17.authz.v1.WriteResponse\x12\\\n\x11\x43reateRoleBinding\x12\".authz.v1.CreateRoleBindingRequest\x1a#.authz.v1.CreateRoleBindingResponse\x12P\n\x11\x44\x65leteRoleBinding\x12\".authz.v1.DeleteRoleBindingRequest\x1a\x17.authz.v1.WriteResponse\x12Y\n\x10ListRoleBindings\x12!.authz.v1.ListRoleBindingsRequest\x1a\".authz.v1.ListRoleBindingsResponse\x12X\n\x15SetResourceMembership\x12&.authz.v1.SetResourceMembershipRequest\x1a\x17.authz.v1.WriteResponse\x12L\n\x0f\x44\x65leteResources\x12 .authz.v1.DeleteResourcesRequest\x1a\x17.authz.v1.WriteResponse\x12H\n\rDeleteSubject\x12\x1e.authz.v1.DeleteSubjectRequest\x1a\x17.authz.v1.WriteResponse\x12_\n\x12ListResourceShares\x12#.authz.v1.ListResourceSharesRequest\x1a$.authz.v1.ListResourceSharesResponse\x12;\n\x06Import\x12\x17.authz.v1.ImportRequest\x1a\x18.authz.v1.ImportResponse\x12\\\n\x11ListSubjectAccess\x12\".authz.v1.ListSubjectAccessRequest\x1a#.authz.v1.ListSubjectAccessResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x61uthz/v1/directory.proto\x12\x08\x61uthz.v1\x1a\x15\x61uthz/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"!\n\rWriteResponse\x12\x10\n\x08revision\x18\x01 \x01(\x04\"=\n\x19\x43reateOrganizationRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x02 \x01(\t\"S\n\x16\x43reateWorkspaceRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0forganization_id\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"N\n\x14\x43reateProjectRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"N\n\x11\x43reateTeamRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x17\n\x0forganization_id\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\"\'\n\x19\x44\x65leteOrganizationRequest\x12\n\n\x02id\x18\x01 \x01(\t\"$\n\x16\x44\x65leteWorkspaceRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\"\n\x14\x44\x65leteProjectRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x1f\n\x11\x44\x65leteTeamRequest\x12\n\n\x02id\x18\x01 \x01(\t\"h\n\x14\x41\x64\x64TeamMemberRequest\x12\x0f\n\x07team_id\x18\x01 \x01(\t\x12\x0f\n\x07subject\x18\x02 \x01(\t\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\";\n\x17RemoveTeamMemberRequest\x12\x0f\n\x07team_id\x18\x01 \x01(\t\x12\x0f\n\x07subject\x18\x02 \x01(\t\"\x89\x01\n\x18\x43reateRoleBindingRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x1e\n\x05scope\x18\x03 \x01(\x0b\x32\x0f.authz.v1.Scope\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"U\n\x19\x43reateRoleBindingResponse\x12&\n\x07\x62inding\x18\x01 \x01(\x0b\x32\x15.authz.v1.RoleBinding\x12\x10\n\x08revision\x18\x02 \x01(\x04\"&\n\x18\x44\x65leteRoleBindingRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\xa5\x01\n\x17ListRoleBindingsRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x1e\n\x05scope\x18\x02 \x01(\x0b\x32\x0f.authz.v1.Scope\x12\x11\n\tpage_size\x18\x03 \x01(\r\x12\x12\n\npage_token\x18\x04 \x01(\t\x12\x32\n\x0e\x65xpires_before\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"n\n\x18ListRoleBindingsResponse\x12\'\n\x08\x62indings\x18\x01 \x03(\x0b\x32\x15.authz.v1.RoleBinding\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x10\n\x08revision\x18\x03 \x01(\x04\"\xdb\x01\n\x1cSetResourceMembershipRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12$\n\x08resource\x18\x02 \x01(\x0b\x32\x12.authz.v1.Resource\x12\x1e\n\x05scope\x18\x03 \x01(\x0b\x32\x0f.authz.v1.Scope\x12\x0f\n\x07\x61\x63tions\x18\x04 \x03(\t\x12\r\n\x05\x61\x63tor\x18\x05 \x01(\t\x12\x14\n\x0con_behalf_of\x18\x06 \x01(\t\x12.\n\nexpires_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x99\x01\n\x19ListResourceSharesRequest\x12$\n\x08resource\x18\x01 \x01(\x0b\x32\x12.authz.v1.Resource\x12\x0f\n\x07subject\x18\x02 \x01(\t\x12\x1e\n\x05scope\x18\x03 \x01(\x0b\x32\x0f.authz.v1.Scope\x12\x11\n\tpage_size\x18\x04 \x01(\r\x12\x12\n\npage_token\x18\x05 \x01(\t\"p\n\x1aListResourceSharesResponse\x12\'\n\x06shares\x18\x01 \x03(\x0b\x32\x17.authz.v1.ResourceShare\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x10\n\x08revision\x18\x03 \x01(\x04\"S\n\x0bResourceRef\x12$\n\x08resource\x18\x01 \x01(\x0b\x32\x12.authz.v1.Resource\x12\x1e\n\x05scope\x18\x02 \x01(\x0b\x32\x0f.authz.v1.Scope\"B\n\x16\x44\x65leteResourcesRequest\x12(\n\tresources\x18\x01 \x03(\x0b\x32\x15.authz.v1.ResourceRef\"\'\n\x14\x44\x65leteSubjectRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\"\xbd\x07\n\tOperation\x12\x42\n\x13\x63reate_organization\x18\x01 \x01(\x0b\x32#.authz.v1.CreateOrganizationRequestH\x00\x12<\n\x10\x63reate_workspace\x18\x02 \x01(\x0b\x32 .authz.v1.CreateWorkspaceRequestH\x00\x12\x38\n\x0e\x63reate_project\x18\x03 \x01(\x0b\x32\x1e.authz.v1.CreateProjectRequestH\x00\x12\x32\n\x0b\x63reate_team\x18\x04 \x01(\x0b\x32\x1b.authz.v1.CreateTeamRequestH\x00\x12\x42\n\x13\x64\x65lete_organization\x18\x05 \x01(\x0b\x32#.authz.v1.DeleteOrganizationRequestH\x00\x12<\n\x10\x64\x65lete_workspace\x18\x06 \x01(\x0b\x32 .authz.v1.DeleteWorkspaceRequestH\x00\x12\x38\n\x0e\x64\x65lete_project\x18\x07 \x01(\x0b\x32\x1e.authz.v1.DeleteProjectRequestH\x00\x12\x32\n\x0b\x64\x65lete_team\x18\x08 \x01(\x0b\x32\x1b.authz.v1.DeleteTeamRequestH\x00\x12\x39\n\x0f\x61\x64\x64_team_member\x18\t \x01(\x0b\x32\x1e.authz.v1.AddTeamMemberRequestH\x00\x12?\n\x12remove_team_member\x18\n \x01(\x0b\x32!.authz.v1.RemoveTeamMemberRequestH\x00\x12\x41\n\x13\x63reate_role_binding\x18\x0b \x01(\x0b\x32\".authz.v1.CreateRoleBindingRequestH\x00\x12\x41\n\x13\x64\x65lete_role_binding\x18\x0c \x01(\x0b\x32\".authz.v1.DeleteRoleBindingRequestH\x00\x12I\n\x17set_resource_membership\x18\r \x01(\x0b\x32&.authz.v1.SetResourceMembershipRequestH\x00\x12<\n\x10\x64\x65lete_resources\x18\x0e \x01(\x0b\x32 .authz.v1.DeleteResourcesRequestH\x00\x12\x38\n\x0e\x64\x65lete_subject\x18\x0f \x01(\x0b\x32\x1e.authz.v1.DeleteSubjectRequestH\x00\x42\x0b\n\toperation\"8\n\rImportRequest\x12\'\n\noperations\x18\x01 \x03(\x0b\x32\x13.authz.v1.Operation\"7\n\x0eImportResponse\x12\x10\n\x08revision\x18\x01 \x01(\x04\x12\x13\n\x0b\x62inding_ids\x18\x02 \x03(\t\"\x86\x01\n\x18ListSubjectAccessRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x17\n\x0forganization_id\x18\x02 \x01(\t\x12\x19\n\x11\x61t_least_revision\x18\x03 \x01(\x04\x12\x11\n\tpage_size\x18\x04 \x01(\r\x12\x12\n\npage_token\x18\x05 \x01(\t\"p\n\x19ListSubjectAccessResponse\x12(\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x17.authz.v1.SubjectAccess\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x10\n\x08revision\x18\x03 \x01(\x04\"_\n\rSubjectAccess\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x1d\n\x04node\x18\x02 \x01(\x0b\x32\x0f.authz.v1.Scope\x12\x1e\n\x05grant\x18\x03 \x01(\x0b\x32\x0f.authz.v1.Grant2\x85\x0c\n\x10\x44irectoryService\x12R\n\x12\x43reateOrganization\x12#.authz.v1.CreateOrganizationRequest\x1a\x17.authz.v1.WriteResponse\x12L\n\x0f\x43reateWorkspace\x12 .authz.v1.CreateWorkspaceRequest\x1a\x17.authz.v1.WriteResponse\x12H\n\rCreateProject\x12\x1e.authz.v1.CreateProjectRequest\x1a\x17.authz.v1.WriteResponse\x12\x42\n\nCreateTeam\x12\x1b.authz.v1.CreateTeamRequest\x1a\x17.authz.v1.WriteResponse\x12R\n\x12\x44\x65leteOrganization\x12#.authz.v1.DeleteOrganizationRequest\x1a\x17.authz.v1.WriteResponse\x12L\n\x0f\x44\x65leteWorkspace\x12 .authz.v1.DeleteWorkspaceRequest\x1a\x17.authz.v1.WriteResponse\x12H\n\rDeleteProject\x12\x1e.authz.v1.DeleteProjectRequest\x1a\x17.authz.v1.WriteResponse\x12\x42\n\nDeleteTeam\x12\x1b.authz.v1.DeleteTeamRequest\x1a\x17.authz.v1.WriteResponse\x12H\n\rAddTeamMember\x12\x1e.authz.v1.AddTeamMemberRequest\x1a\x17.authz.v1.WriteResponse\x12N\n\x10RemoveTeamMember\x12!.authz.v1.RemoveTeamMemberRequest\x1a\x17.authz.v1.WriteResponse\x12\\\n\x11\x43reateRoleBinding\x12\".authz.v1.CreateRoleBindingRequest\x1a#.authz.v1.CreateRoleBindingResponse\x12P\n\x11\x44\x65leteRoleBinding\x12\".authz.v1.DeleteRoleBindingRequest\x1a\x17.authz.v1.WriteResponse\x12Y\n\x10ListRoleBindings\x12!.authz.v1.ListRoleBindingsRequest\x1a\".authz.v1.ListRoleBindingsResponse\x12X\n\x15SetResourceMembership\x12&.authz.v1.SetResourceMembershipRequest\x1a\x17.authz.v1.WriteResponse\x12L\n\x0f\x44\x65leteResources\x12 .authz.v1.DeleteResourcesRequest\x1a\x17.authz.v1.WriteResponse\x12H\n\rDeleteSubject\x12\x1e.authz.v1.DeleteSubjectRequest\x1a\x17.authz.v1.WriteResponse\x12_\n\x12ListResourceShares\x12#.authz.v1.ListResourceSharesRequest\x1a$.authz.v1.ListResourceSharesResponse\x12;\n\x06Import\x12\x17.authz.v1.ImportRequest\x1a\x18.authz.v1.ImportResponse\x12\\\n\x11ListSubjectAccess\x12\".authz.v1.ListSubjectAccessRequest\x1a#.authz.v1.ListSubjectAccessResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'authz.v1.directory_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_WRITERESPONSE']._serialized_start=61
-  _globals['_WRITERESPONSE']._serialized_end=94
-  _globals['_CREATEORGANIZATIONREQUEST']._serialized_start=96
-  _globals['_CREATEORGANIZATIONREQUEST']._serialized_end=157
-  _globals['_CREATEWORKSPACEREQUEST']._serialized_start=159
-  _globals['_CREATEWORKSPACEREQUEST']._serialized_end=242
-  _globals['_CREATEPROJECTREQUEST']._serialized_start=244
-  _globals['_CREATEPROJECTREQUEST']._serialized_end=322
-  _globals['_CREATETEAMREQUEST']._serialized_start=324
-  _globals['_CREATETEAMREQUEST']._serialized_end=402
-  _globals['_DELETEORGANIZATIONREQUEST']._serialized_start=404
-  _globals['_DELETEORGANIZATIONREQUEST']._serialized_end=443
-  _globals['_DELETEWORKSPACEREQUEST']._serialized_start=445
-  _globals['_DELETEWORKSPACEREQUEST']._serialized_end=481
-  _globals['_DELETEPROJECTREQUEST']._serialized_start=483
-  _globals['_DELETEPROJECTREQUEST']._serialized_end=517
-  _globals['_DELETETEAMREQUEST']._serialized_start=519
-  _globals['_DELETETEAMREQUEST']._serialized_end=550
-  _globals['_ADDTEAMMEMBERREQUEST']._serialized_start=552
-  _globals['_ADDTEAMMEMBERREQUEST']._serialized_end=608
-  _globals['_REMOVETEAMMEMBERREQUEST']._serialized_start=610
-  _globals['_REMOVETEAMMEMBERREQUEST']._serialized_end=669
-  _globals['_CREATEROLEBINDINGREQUEST']._serialized_start=671
-  _globals['_CREATEROLEBINDINGREQUEST']._serialized_end=760
-  _globals['_CREATEROLEBINDINGRESPONSE']._serialized_start=762
-  _globals['_CREATEROLEBINDINGRESPONSE']._serialized_end=847
-  _globals['_DELETEROLEBINDINGREQUEST']._serialized_start=849
-  _globals['_DELETEROLEBINDINGREQUEST']._serialized_end=887
-  _globals['_LISTROLEBINDINGSREQUEST']._serialized_start=889
-  _globals['_LISTROLEBINDINGSREQUEST']._serialized_end=1002
-  _globals['_LISTROLEBINDINGSRESPONSE']._serialized_start=1004
-  _globals['_LISTROLEBINDINGSRESPONSE']._serialized_end=1114
-  _globals['_SETRESOURCEMEMBERSHIPREQUEST']._serialized_start=1117
-  _globals['_SETRESOURCEMEMBERSHIPREQUEST']._serialized_end=1288
-  _globals['_LISTRESOURCESHARESREQUEST']._serialized_start=1291
-  _globals['_LISTRESOURCESHARESREQUEST']._serialized_end=1444
-  _globals['_LISTRESOURCESHARESRESPONSE']._serialized_start=1446
-  _globals['_LISTRESOURCESHARESRESPONSE']._serialized_end=1558
-  _globals['_RESOURCEREF']._serialized_start=1560
-  _globals['_RESOURCEREF']._serialized_end=1643
-  _globals['_DELETERESOURCESREQUEST']._serialized_start=1645
-  _globals['_DELETERESOURCESREQUEST']._serialized_end=1711
-  _globals['_DELETESUBJECTREQUEST']._serialized_start=1713
-  _globals['_DELETESUBJECTREQUEST']._serialized_end=1752
-  _globals['_OPERATION']._serialized_start=1755
-  _globals['_OPERATION']._serialized_end=2712
-  _globals['_IMPORTREQUEST']._serialized_start=2714
-  _globals['_IMPORTREQUEST']._serialized_end=2770
-  _globals['_IMPORTRESPONSE']._serialized_start=2772
-  _globals['_IMPORTRESPONSE']._serialized_end=2827
-  _globals['_LISTSUBJECTACCESSREQUEST']._serialized_start=2830
-  _globals['_LISTSUBJECTACCESSREQUEST']._serialized_end=2964
-  _globals['_LISTSUBJECTACCESSRESPONSE']._serialized_start=2966
-  _globals['_LISTSUBJECTACCESSRESPONSE']._serialized_end=3078
-  _globals['_SUBJECTACCESS']._serialized_start=3080
-  _globals['_SUBJECTACCESS']._serialized_end=3175
-  _globals['_DIRECTORYSERVICE']._serialized_start=3178
-  _globals['_DIRECTORYSERVICE']._serialized_end=4719
+  _globals['_WRITERESPONSE']._serialized_start=94
+  _globals['_WRITERESPONSE']._serialized_end=127
+  _globals['_CREATEORGANIZATIONREQUEST']._serialized_start=129
+  _globals['_CREATEORGANIZATIONREQUEST']._serialized_end=190
+  _globals['_CREATEWORKSPACEREQUEST']._serialized_start=192
+  _globals['_CREATEWORKSPACEREQUEST']._serialized_end=275
+  _globals['_CREATEPROJECTREQUEST']._serialized_start=277
+  _globals['_CREATEPROJECTREQUEST']._serialized_end=355
+  _globals['_CREATETEAMREQUEST']._serialized_start=357
+  _globals['_CREATETEAMREQUEST']._serialized_end=435
+  _globals['_DELETEORGANIZATIONREQUEST']._serialized_start=437
+  _globals['_DELETEORGANIZATIONREQUEST']._serialized_end=476
+  _globals['_DELETEWORKSPACEREQUEST']._serialized_start=478
+  _globals['_DELETEWORKSPACEREQUEST']._serialized_end=514
+  _globals['_DELETEPROJECTREQUEST']._serialized_start=516
+  _globals['_DELETEPROJECTREQUEST']._serialized_end=550
+  _globals['_DELETETEAMREQUEST']._serialized_start=552
+  _globals['_DELETETEAMREQUEST']._serialized_end=583
+  _globals['_ADDTEAMMEMBERREQUEST']._serialized_start=585
+  _globals['_ADDTEAMMEMBERREQUEST']._serialized_end=689
+  _globals['_REMOVETEAMMEMBERREQUEST']._serialized_start=691
+  _globals['_REMOVETEAMMEMBERREQUEST']._serialized_end=750
+  _globals['_CREATEROLEBINDINGREQUEST']._serialized_start=753
+  _globals['_CREATEROLEBINDINGREQUEST']._serialized_end=890
+  _globals['_CREATEROLEBINDINGRESPONSE']._serialized_start=892
+  _globals['_CREATEROLEBINDINGRESPONSE']._serialized_end=977
+  _globals['_DELETEROLEBINDINGREQUEST']._serialized_start=979
+  _globals['_DELETEROLEBINDINGREQUEST']._serialized_end=1017
+  _globals['_LISTROLEBINDINGSREQUEST']._serialized_start=1020
+  _globals['_LISTROLEBINDINGSREQUEST']._serialized_end=1185
+  _globals['_LISTROLEBINDINGSRESPONSE']._serialized_start=1187
+  _globals['_LISTROLEBINDINGSRESPONSE']._serialized_end=1297
+  _globals['_SETRESOURCEMEMBERSHIPREQUEST']._serialized_start=1300
+  _globals['_SETRESOURCEMEMBERSHIPREQUEST']._serialized_end=1519
+  _globals['_LISTRESOURCESHARESREQUEST']._serialized_start=1522
+  _globals['_LISTRESOURCESHARESREQUEST']._serialized_end=1675
+  _globals['_LISTRESOURCESHARESRESPONSE']._serialized_start=1677
+  _globals['_LISTRESOURCESHARESRESPONSE']._serialized_end=1789
+  _globals['_RESOURCEREF']._serialized_start=1791
+  _globals['_RESOURCEREF']._serialized_end=1874
+  _globals['_DELETERESOURCESREQUEST']._serialized_start=1876
+  _globals['_DELETERESOURCESREQUEST']._serialized_end=1942
+  _globals['_DELETESUBJECTREQUEST']._serialized_start=1944
+  _globals['_DELETESUBJECTREQUEST']._serialized_end=1983
+  _globals['_OPERATION']._serialized_start=1986
+  _globals['_OPERATION']._serialized_end=2943
+  _globals['_IMPORTREQUEST']._serialized_start=2945
+  _globals['_IMPORTREQUEST']._serialized_end=3001
+  _globals['_IMPORTRESPONSE']._serialized_start=3003
+  _globals['_IMPORTRESPONSE']._serialized_end=3058
+  _globals['_LISTSUBJECTACCESSREQUEST']._serialized_start=3061
+  _globals['_LISTSUBJECTACCESSREQUEST']._serialized_end=3195
+  _globals['_LISTSUBJECTACCESSRESPONSE']._serialized_start=3197
+  _globals['_LISTSUBJECTACCESSRESPONSE']._serialized_end=3309
+  _globals['_SUBJECTACCESS']._serialized_start=3311
+  _globals['_SUBJECTACCESS']._serialized_end=3406
+  _globals['_DIRECTORYSERVICE']._serialized_start=3409
+  _globals['_DIRECTORYSERVICE']._serialized_end=4950
 # @@protoc_insertion_point(module_scope)

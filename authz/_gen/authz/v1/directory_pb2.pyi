@@ -1,4 +1,7 @@
+import datetime
+
 from authz._gen.authz.v1 import common_pb2 as _common_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -76,12 +79,14 @@ class DeleteTeamRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ...) -> None: ...
 
 class AddTeamMemberRequest(_message.Message):
-    __slots__ = ("team_id", "subject")
+    __slots__ = ("team_id", "subject", "expires_at")
     TEAM_ID_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     team_id: str
     subject: str
-    def __init__(self, team_id: _Optional[str] = ..., subject: _Optional[str] = ...) -> None: ...
+    expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, team_id: _Optional[str] = ..., subject: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RemoveTeamMemberRequest(_message.Message):
     __slots__ = ("team_id", "subject")
@@ -92,14 +97,16 @@ class RemoveTeamMemberRequest(_message.Message):
     def __init__(self, team_id: _Optional[str] = ..., subject: _Optional[str] = ...) -> None: ...
 
 class CreateRoleBindingRequest(_message.Message):
-    __slots__ = ("subject", "role", "scope")
+    __slots__ = ("subject", "role", "scope", "expires_at")
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     SCOPE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     subject: str
     role: str
     scope: _common_pb2.Scope
-    def __init__(self, subject: _Optional[str] = ..., role: _Optional[str] = ..., scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ...) -> None: ...
+    expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, subject: _Optional[str] = ..., role: _Optional[str] = ..., scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CreateRoleBindingResponse(_message.Message):
     __slots__ = ("binding", "revision")
@@ -116,16 +123,18 @@ class DeleteRoleBindingRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ...) -> None: ...
 
 class ListRoleBindingsRequest(_message.Message):
-    __slots__ = ("subject", "scope", "page_size", "page_token")
+    __slots__ = ("subject", "scope", "page_size", "page_token", "expires_before")
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_BEFORE_FIELD_NUMBER: _ClassVar[int]
     subject: str
     scope: _common_pb2.Scope
     page_size: int
     page_token: str
-    def __init__(self, subject: _Optional[str] = ..., scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    expires_before: _timestamp_pb2.Timestamp
+    def __init__(self, subject: _Optional[str] = ..., scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., expires_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListRoleBindingsResponse(_message.Message):
     __slots__ = ("bindings", "next_page_token", "revision")
@@ -138,20 +147,22 @@ class ListRoleBindingsResponse(_message.Message):
     def __init__(self, bindings: _Optional[_Iterable[_Union[_common_pb2.RoleBinding, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., revision: _Optional[int] = ...) -> None: ...
 
 class SetResourceMembershipRequest(_message.Message):
-    __slots__ = ("subject", "resource", "scope", "actions", "actor", "on_behalf_of")
+    __slots__ = ("subject", "resource", "scope", "actions", "actor", "on_behalf_of", "expires_at")
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_FIELD_NUMBER: _ClassVar[int]
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     ACTIONS_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
     ON_BEHALF_OF_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     subject: str
     resource: _common_pb2.Resource
     scope: _common_pb2.Scope
     actions: _containers.RepeatedScalarFieldContainer[str]
     actor: str
     on_behalf_of: str
-    def __init__(self, subject: _Optional[str] = ..., resource: _Optional[_Union[_common_pb2.Resource, _Mapping]] = ..., scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., actions: _Optional[_Iterable[str]] = ..., actor: _Optional[str] = ..., on_behalf_of: _Optional[str] = ...) -> None: ...
+    expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, subject: _Optional[str] = ..., resource: _Optional[_Union[_common_pb2.Resource, _Mapping]] = ..., scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., actions: _Optional[_Iterable[str]] = ..., actor: _Optional[str] = ..., on_behalf_of: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListResourceSharesRequest(_message.Message):
     __slots__ = ("resource", "subject", "scope", "page_size", "page_token")

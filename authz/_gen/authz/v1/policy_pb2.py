@@ -24,49 +24,64 @@ _sym_db = _symbol_database.Default()
 
 from authz._gen.authz.v1 import common_pb2 as authz_dot_v1_dot_common__pb2
 from authz._gen.authz.v1 import directory_pb2 as authz_dot_v1_dot_directory__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x61uthz/v1/policy.proto\x12\x08\x61uthz.v1\x1a\x15\x61uthz/v1/common.proto\x1a\x18\x61uthz/v1/directory.proto\"3\n\nPermission\x12\x15\n\rresource_type\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\"6\n\nPolicyLine\x12\x0c\n\x04\x66ile\x18\x01 \x01(\t\x12\x0c\n\x04line\x18\x02 \x01(\r\x12\x0c\n\x04text\x18\x03 \x01(\t\"\xae\x01\n\x04Role\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05level\x18\x02 \x01(\t\x12)\n\x0bpermissions\x18\x03 \x03(\x0b\x32\x14.authz.v1.Permission\x12\x11\n\tbase_role\x18\x04 \x01(\t\x12\x0e\n\x06\x63ustom\x18\x05 \x01(\x08\x12$\n\x06source\x18\x06 \x01(\x0b\x32\x14.authz.v1.PolicyLine\x12\x15\n\rbinding_count\x18\x07 \x01(\x04\"\x12\n\x10ListRolesRequest\"2\n\x11ListRolesResponse\x12\x1d\n\x05roles\x18\x01 \x03(\x0b\x32\x0e.authz.v1.Role\"\x12\n\x10GetPolicyRequest\"v\n\x11GetPolicyResponse\x12\x0c\n\x04hash\x18\x01 \x01(\t\x12\x11\n\tloaded_at\x18\x02 \x01(\x01\x12\x11\n\tdirectory\x18\x03 \x01(\t\x12\x12\n\nrole_count\x18\x04 \x01(\r\x12\x19\n\x11\x63ustom_role_count\x18\x05 \x01(\r\"n\n\x11\x43reateRoleRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05level\x18\x02 \x01(\t\x12\x11\n\tbase_role\x18\x03 \x01(\t\x12)\n\x0bpermissions\x18\x04 \x03(\x0b\x32\x14.authz.v1.Permission\"}\n\x11UpdateRoleRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05level\x18\x02 \x01(\t\x12\x11\n\tbase_role\x18\x03 \x01(\t\x12)\n\x0bpermissions\x18\x04 \x03(\x0b\x32\x14.authz.v1.Permission\x12\r\n\x05\x66orce\x18\x05 \x01(\x08\"0\n\x11\x44\x65leteRoleRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x66orce\x18\x02 \x01(\x08\"?\n\x11RoleWriteResponse\x12\x10\n\x08revision\x18\x01 \x01(\x04\x12\x18\n\x10removed_bindings\x18\x02 \x01(\x04\"\x1e\n\rReloadRequest\x12\r\n\x05\x66orce\x18\x01 \x01(\x08\"l\n\x0eReloadResponse\x12\x0f\n\x07\x63hanged\x18\x01 \x01(\x08\x12\x0c\n\x04hash\x18\x02 \x01(\t\x12\x10\n\x08revision\x18\x03 \x01(\x04\x12\x18\n\x10removed_bindings\x18\x04 \x01(\x04\x12\x0f\n\x07message\x18\x05 \x01(\t\"o\n\x11\x44iffPolicyRequest\x12\x1b\n\x13\x63\x61ndidate_directory\x18\x01 \x01(\t\x12\'\n\noperations\x18\x02 \x03(\x0b\x32\x13.authz.v1.Operation\x12\x14\n\x0cmax_examples\x18\x03 \x01(\r\"s\n\x04\x46lip\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x15\n\rresource_type\x18\x02 \x01(\t\x12\x13\n\x0bresource_id\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x1e\n\x05scope\x18\x05 \x01(\x0b\x32\x0f.authz.v1.Scope\"@\n\tRoleInUse\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x15\n\rbinding_count\x18\x02 \x01(\x04\x12\x0e\n\x06\x63hange\x18\x03 \x01(\t\"\xc7\x01\n\x12\x44iffPolicyResponse\x12\x14\n\x0cgained_count\x18\x01 \x01(\x04\x12\x12\n\nlost_count\x18\x02 \x01(\x04\x12\x1e\n\x06gained\x18\x03 \x03(\x0b\x32\x0e.authz.v1.Flip\x12\x1c\n\x04lost\x18\x04 \x03(\x0b\x32\x0e.authz.v1.Flip\x12)\n\x0croles_in_use\x18\x05 \x03(\x0b\x32\x13.authz.v1.RoleInUse\x12\x10\n\x08revision\x18\x06 \x01(\x04\x12\x0c\n\x04hash\x18\x07 \x01(\t2\xf9\x03\n\rPolicyService\x12\x44\n\tListRoles\x12\x1a.authz.v1.ListRolesRequest\x1a\x1b.authz.v1.ListRolesResponse\x12\x44\n\tGetPolicy\x12\x1a.authz.v1.GetPolicyRequest\x1a\x1b.authz.v1.GetPolicyResponse\x12\x46\n\nCreateRole\x12\x1b.authz.v1.CreateRoleRequest\x1a\x1b.authz.v1.RoleWriteResponse\x12\x46\n\nUpdateRole\x12\x1b.authz.v1.UpdateRoleRequest\x1a\x1b.authz.v1.RoleWriteResponse\x12\x46\n\nDeleteRole\x12\x1b.authz.v1.DeleteRoleRequest\x1a\x1b.authz.v1.RoleWriteResponse\x12;\n\x06Reload\x12\x17.authz.v1.ReloadRequest\x1a\x18.authz.v1.ReloadResponse\x12G\n\nDiffPolicy\x12\x1b.authz.v1.DiffPolicyRequest\x1a\x1c.authz.v1.DiffPolicyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x61uthz/v1/policy.proto\x12\x08\x61uthz.v1\x1a\x15\x61uthz/v1/common.proto\x1a\x18\x61uthz/v1/directory.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"3\n\nPermission\x12\x15\n\rresource_type\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\"6\n\nPolicyLine\x12\x0c\n\x04\x66ile\x18\x01 \x01(\t\x12\x0c\n\x04line\x18\x02 \x01(\r\x12\x0c\n\x04text\x18\x03 \x01(\t\"\xae\x01\n\x04Role\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05level\x18\x02 \x01(\t\x12)\n\x0bpermissions\x18\x03 \x03(\x0b\x32\x14.authz.v1.Permission\x12\x11\n\tbase_role\x18\x04 \x01(\t\x12\x0e\n\x06\x63ustom\x18\x05 \x01(\x08\x12$\n\x06source\x18\x06 \x01(\x0b\x32\x14.authz.v1.PolicyLine\x12\x15\n\rbinding_count\x18\x07 \x01(\x04\"\x12\n\x10ListRolesRequest\"2\n\x11ListRolesResponse\x12\x1d\n\x05roles\x18\x01 \x03(\x0b\x32\x0e.authz.v1.Role\"\x12\n\x10GetPolicyRequest\"v\n\x11GetPolicyResponse\x12\x0c\n\x04hash\x18\x01 \x01(\t\x12\x11\n\tloaded_at\x18\x02 \x01(\x01\x12\x11\n\tdirectory\x18\x03 \x01(\t\x12\x12\n\nrole_count\x18\x04 \x01(\r\x12\x19\n\x11\x63ustom_role_count\x18\x05 \x01(\r\"n\n\x11\x43reateRoleRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05level\x18\x02 \x01(\t\x12\x11\n\tbase_role\x18\x03 \x01(\t\x12)\n\x0bpermissions\x18\x04 \x03(\x0b\x32\x14.authz.v1.Permission\"}\n\x11UpdateRoleRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05level\x18\x02 \x01(\t\x12\x11\n\tbase_role\x18\x03 \x01(\t\x12)\n\x0bpermissions\x18\x04 \x03(\x0b\x32\x14.authz.v1.Permission\x12\r\n\x05\x66orce\x18\x05 \x01(\x08\"0\n\x11\x44\x65leteRoleRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x66orce\x18\x02 \x01(\x08\"?\n\x11RoleWriteResponse\x12\x10\n\x08revision\x18\x01 \x01(\x04\x12\x18\n\x10removed_bindings\x18\x02 \x01(\x04\"\x1e\n\rReloadRequest\x12\r\n\x05\x66orce\x18\x01 \x01(\x08\"l\n\x0eReloadResponse\x12\x0f\n\x07\x63hanged\x18\x01 \x01(\x08\x12\x0c\n\x04hash\x18\x02 \x01(\t\x12\x10\n\x08revision\x18\x03 \x01(\x04\x12\x18\n\x10removed_bindings\x18\x04 \x01(\x04\x12\x0f\n\x07message\x18\x05 \x01(\t\"o\n\x11\x44iffPolicyRequest\x12\x1b\n\x13\x63\x61ndidate_directory\x18\x01 \x01(\t\x12\'\n\noperations\x18\x02 \x03(\x0b\x32\x13.authz.v1.Operation\x12\x14\n\x0cmax_examples\x18\x03 \x01(\r\"s\n\x04\x46lip\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x15\n\rresource_type\x18\x02 \x01(\t\x12\x13\n\x0bresource_id\x18\x03 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x1e\n\x05scope\x18\x05 \x01(\x0b\x32\x0f.authz.v1.Scope\"@\n\tRoleInUse\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x15\n\rbinding_count\x18\x02 \x01(\x04\x12\x0e\n\x06\x63hange\x18\x03 \x01(\t\"\xc7\x01\n\x12\x44iffPolicyResponse\x12\x14\n\x0cgained_count\x18\x01 \x01(\x04\x12\x12\n\nlost_count\x18\x02 \x01(\x04\x12\x1e\n\x06gained\x18\x03 \x03(\x0b\x32\x0e.authz.v1.Flip\x12\x1c\n\x04lost\x18\x04 \x03(\x0b\x32\x0e.authz.v1.Flip\x12)\n\x0croles_in_use\x18\x05 \x03(\x0b\x32\x13.authz.v1.RoleInUse\x12\x10\n\x08revision\x18\x06 \x01(\x04\x12\x0c\n\x04hash\x18\x07 \x01(\t\"F\n\x12StartShadowRequest\x12\x1b\n\x13\x63\x61ndidate_directory\x18\x01 \x01(\t\x12\x13\n\x0bsample_rate\x18\x02 \x01(\x01\"\x91\x01\n\x13StartShadowResponse\x12\x16\n\x0e\x63\x61ndidate_hash\x18\x01 \x01(\t\x12\x13\n\x0bsample_rate\x18\x02 \x01(\x01\x12*\n\rdropped_roles\x18\x03 \x03(\x0b\x32\x13.authz.v1.RoleInUse\x12\x10\n\x08warnings\x18\x04 \x03(\t\x12\x0f\n\x07replica\x18\x05 \x01(\t\"\x13\n\x11StopShadowRequest\".\n\x16GetShadowReportRequest\x12\x14\n\x0cmax_examples\x18\x01 \x01(\r\"\xab\x02\n\rShadowExample\x12\x0b\n\x03rpc\x18\x01 \x01(\t\x12\x0f\n\x07subject\x18\x02 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x03 \x01(\t\x12$\n\x08resource\x18\x04 \x01(\x0b\x32\x12.authz.v1.Resource\x12\x1e\n\x05scope\x18\x05 \x01(\x0b\x32\x0f.authz.v1.Scope\x12\x16\n\x0e\x61\x63tive_allowed\x18\x06 \x01(\x08\x12\x19\n\x11\x63\x61ndidate_allowed\x18\x07 \x01(\x08\x12\x1a\n\x12\x61\x63tive_explanation\x18\x08 \x01(\t\x12\x1d\n\x15\x63\x61ndidate_explanation\x18\t \x01(\t\x12&\n\x02\x61t\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08revision\x18\x0b \x01(\x04\"i\n\x13ShadowDisagreements\x12\x0b\n\x03rpc\x18\x01 \x01(\t\x12\x18\n\x10\x63\x61ndidate_allows\x18\x02 \x01(\x04\x12\x18\n\x10\x63\x61ndidate_denies\x18\x03 \x01(\x04\x12\x11\n\tevaluated\x18\x04 \x01(\x04\"\xbd\x03\n\x0cShadowReport\x12\x0f\n\x07running\x18\x01 \x01(\x08\x12\x16\n\x0e\x63\x61ndidate_hash\x18\x02 \x01(\t\x12\x1b\n\x13\x63\x61ndidate_directory\x18\x03 \x01(\t\x12\x13\n\x0b\x61\x63tive_hash\x18\x04 \x01(\t\x12\x13\n\x0bsample_rate\x18\x05 \x01(\x01\x12\x0f\n\x07replica\x18\x06 \x01(\t\x12.\n\nstarted_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nded_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nend_reason\x18\t \x01(\t\x12\x0f\n\x07sampled\x18\n \x01(\x04\x12\x11\n\tevaluated\x18\x0b \x01(\x04\x12\x0f\n\x07\x64ropped\x18\x0c \x01(\x04\x12\r\n\x05stale\x18\r \x01(\x04\x12\x34\n\rdisagreements\x18\x0e \x03(\x0b\x32\x1d.authz.v1.ShadowDisagreements\x12)\n\x08\x65xamples\x18\x0f \x03(\x0b\x32\x17.authz.v1.ShadowExample\x12\x15\n\rexamples_kept\x18\x10 \x01(\x04\x32\xd5\x05\n\rPolicyService\x12\x44\n\tListRoles\x12\x1a.authz.v1.ListRolesRequest\x1a\x1b.authz.v1.ListRolesResponse\x12\x44\n\tGetPolicy\x12\x1a.authz.v1.GetPolicyRequest\x1a\x1b.authz.v1.GetPolicyResponse\x12\x46\n\nCreateRole\x12\x1b.authz.v1.CreateRoleRequest\x1a\x1b.authz.v1.RoleWriteResponse\x12\x46\n\nUpdateRole\x12\x1b.authz.v1.UpdateRoleRequest\x1a\x1b.authz.v1.RoleWriteResponse\x12\x46\n\nDeleteRole\x12\x1b.authz.v1.DeleteRoleRequest\x1a\x1b.authz.v1.RoleWriteResponse\x12;\n\x06Reload\x12\x17.authz.v1.ReloadRequest\x1a\x18.authz.v1.ReloadResponse\x12G\n\nDiffPolicy\x12\x1b.authz.v1.DiffPolicyRequest\x1a\x1c.authz.v1.DiffPolicyResponse\x12J\n\x0bStartShadow\x12\x1c.authz.v1.StartShadowRequest\x1a\x1d.authz.v1.StartShadowResponse\x12\x41\n\nStopShadow\x12\x1b.authz.v1.StopShadowRequest\x1a\x16.authz.v1.ShadowReport\x12K\n\x0fGetShadowReport\x12 .authz.v1.GetShadowReportRequest\x1a\x16.authz.v1.ShadowReportb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'authz.v1.policy_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PERMISSION']._serialized_start=84
-  _globals['_PERMISSION']._serialized_end=135
-  _globals['_POLICYLINE']._serialized_start=137
-  _globals['_POLICYLINE']._serialized_end=191
-  _globals['_ROLE']._serialized_start=194
-  _globals['_ROLE']._serialized_end=368
-  _globals['_LISTROLESREQUEST']._serialized_start=370
-  _globals['_LISTROLESREQUEST']._serialized_end=388
-  _globals['_LISTROLESRESPONSE']._serialized_start=390
-  _globals['_LISTROLESRESPONSE']._serialized_end=440
-  _globals['_GETPOLICYREQUEST']._serialized_start=442
-  _globals['_GETPOLICYREQUEST']._serialized_end=460
-  _globals['_GETPOLICYRESPONSE']._serialized_start=462
-  _globals['_GETPOLICYRESPONSE']._serialized_end=580
-  _globals['_CREATEROLEREQUEST']._serialized_start=582
-  _globals['_CREATEROLEREQUEST']._serialized_end=692
-  _globals['_UPDATEROLEREQUEST']._serialized_start=694
-  _globals['_UPDATEROLEREQUEST']._serialized_end=819
-  _globals['_DELETEROLEREQUEST']._serialized_start=821
-  _globals['_DELETEROLEREQUEST']._serialized_end=869
-  _globals['_ROLEWRITERESPONSE']._serialized_start=871
-  _globals['_ROLEWRITERESPONSE']._serialized_end=934
-  _globals['_RELOADREQUEST']._serialized_start=936
-  _globals['_RELOADREQUEST']._serialized_end=966
-  _globals['_RELOADRESPONSE']._serialized_start=968
-  _globals['_RELOADRESPONSE']._serialized_end=1076
-  _globals['_DIFFPOLICYREQUEST']._serialized_start=1078
-  _globals['_DIFFPOLICYREQUEST']._serialized_end=1189
-  _globals['_FLIP']._serialized_start=1191
-  _globals['_FLIP']._serialized_end=1306
-  _globals['_ROLEINUSE']._serialized_start=1308
-  _globals['_ROLEINUSE']._serialized_end=1372
-  _globals['_DIFFPOLICYRESPONSE']._serialized_start=1375
-  _globals['_DIFFPOLICYRESPONSE']._serialized_end=1574
-  _globals['_POLICYSERVICE']._serialized_start=1577
-  _globals['_POLICYSERVICE']._serialized_end=2082
+  _globals['_PERMISSION']._serialized_start=117
+  _globals['_PERMISSION']._serialized_end=168
+  _globals['_POLICYLINE']._serialized_start=170
+  _globals['_POLICYLINE']._serialized_end=224
+  _globals['_ROLE']._serialized_start=227
+  _globals['_ROLE']._serialized_end=401
+  _globals['_LISTROLESREQUEST']._serialized_start=403
+  _globals['_LISTROLESREQUEST']._serialized_end=421
+  _globals['_LISTROLESRESPONSE']._serialized_start=423
+  _globals['_LISTROLESRESPONSE']._serialized_end=473
+  _globals['_GETPOLICYREQUEST']._serialized_start=475
+  _globals['_GETPOLICYREQUEST']._serialized_end=493
+  _globals['_GETPOLICYRESPONSE']._serialized_start=495
+  _globals['_GETPOLICYRESPONSE']._serialized_end=613
+  _globals['_CREATEROLEREQUEST']._serialized_start=615
+  _globals['_CREATEROLEREQUEST']._serialized_end=725
+  _globals['_UPDATEROLEREQUEST']._serialized_start=727
+  _globals['_UPDATEROLEREQUEST']._serialized_end=852
+  _globals['_DELETEROLEREQUEST']._serialized_start=854
+  _globals['_DELETEROLEREQUEST']._serialized_end=902
+  _globals['_ROLEWRITERESPONSE']._serialized_start=904
+  _globals['_ROLEWRITERESPONSE']._serialized_end=967
+  _globals['_RELOADREQUEST']._serialized_start=969
+  _globals['_RELOADREQUEST']._serialized_end=999
+  _globals['_RELOADRESPONSE']._serialized_start=1001
+  _globals['_RELOADRESPONSE']._serialized_end=1109
+  _globals['_DIFFPOLICYREQUEST']._serialized_start=1111
+  _globals['_DIFFPOLICYREQUEST']._serialized_end=1222
+  _globals['_FLIP']._serialized_start=1224
+  _globals['_FLIP']._serialized_end=1339
+  _globals['_ROLEINUSE']._serialized_start=1341
+  _globals['_ROLEINUSE']._serialized_end=1405
+  _globals['_DIFFPOLICYRESPONSE']._serialized_start=1408
+  _globals['_DIFFPOLICYRESPONSE']._serialized_end=1607
+  _globals['_STARTSHADOWREQUEST']._serialized_start=1609
+  _globals['_STARTSHADOWREQUEST']._serialized_end=1679
+  _globals['_STARTSHADOWRESPONSE']._serialized_start=1682
+  _globals['_STARTSHADOWRESPONSE']._serialized_end=1827
+  _globals['_STOPSHADOWREQUEST']._serialized_start=1829
+  _globals['_STOPSHADOWREQUEST']._serialized_end=1848
+  _globals['_GETSHADOWREPORTREQUEST']._serialized_start=1850
+  _globals['_GETSHADOWREPORTREQUEST']._serialized_end=1896
+  _globals['_SHADOWEXAMPLE']._serialized_start=1899
+  _globals['_SHADOWEXAMPLE']._serialized_end=2198
+  _globals['_SHADOWDISAGREEMENTS']._serialized_start=2200
+  _globals['_SHADOWDISAGREEMENTS']._serialized_end=2305
+  _globals['_SHADOWREPORT']._serialized_start=2308
+  _globals['_SHADOWREPORT']._serialized_end=2753
+  _globals['_POLICYSERVICE']._serialized_start=2756
+  _globals['_POLICYSERVICE']._serialized_end=3481
 # @@protoc_insertion_point(module_scope)

@@ -1,5 +1,8 @@
+import datetime
+
 from authz._gen.authz.v1 import common_pb2 as _common_pb2
 from authz._gen.authz.v1 import directory_pb2 as _directory_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -185,3 +188,109 @@ class DiffPolicyResponse(_message.Message):
     revision: int
     hash: str
     def __init__(self, gained_count: _Optional[int] = ..., lost_count: _Optional[int] = ..., gained: _Optional[_Iterable[_Union[Flip, _Mapping]]] = ..., lost: _Optional[_Iterable[_Union[Flip, _Mapping]]] = ..., roles_in_use: _Optional[_Iterable[_Union[RoleInUse, _Mapping]]] = ..., revision: _Optional[int] = ..., hash: _Optional[str] = ...) -> None: ...
+
+class StartShadowRequest(_message.Message):
+    __slots__ = ("candidate_directory", "sample_rate")
+    CANDIDATE_DIRECTORY_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_RATE_FIELD_NUMBER: _ClassVar[int]
+    candidate_directory: str
+    sample_rate: float
+    def __init__(self, candidate_directory: _Optional[str] = ..., sample_rate: _Optional[float] = ...) -> None: ...
+
+class StartShadowResponse(_message.Message):
+    __slots__ = ("candidate_hash", "sample_rate", "dropped_roles", "warnings", "replica")
+    CANDIDATE_HASH_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_RATE_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_ROLES_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    REPLICA_FIELD_NUMBER: _ClassVar[int]
+    candidate_hash: str
+    sample_rate: float
+    dropped_roles: _containers.RepeatedCompositeFieldContainer[RoleInUse]
+    warnings: _containers.RepeatedScalarFieldContainer[str]
+    replica: str
+    def __init__(self, candidate_hash: _Optional[str] = ..., sample_rate: _Optional[float] = ..., dropped_roles: _Optional[_Iterable[_Union[RoleInUse, _Mapping]]] = ..., warnings: _Optional[_Iterable[str]] = ..., replica: _Optional[str] = ...) -> None: ...
+
+class StopShadowRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetShadowReportRequest(_message.Message):
+    __slots__ = ("max_examples",)
+    MAX_EXAMPLES_FIELD_NUMBER: _ClassVar[int]
+    max_examples: int
+    def __init__(self, max_examples: _Optional[int] = ...) -> None: ...
+
+class ShadowExample(_message.Message):
+    __slots__ = ("rpc", "subject", "action", "resource", "scope", "active_allowed", "candidate_allowed", "active_explanation", "candidate_explanation", "at", "revision")
+    RPC_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_ALLOWED_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATE_ALLOWED_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_EXPLANATION_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATE_EXPLANATION_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    rpc: str
+    subject: str
+    action: str
+    resource: _common_pb2.Resource
+    scope: _common_pb2.Scope
+    active_allowed: bool
+    candidate_allowed: bool
+    active_explanation: str
+    candidate_explanation: str
+    at: _timestamp_pb2.Timestamp
+    revision: int
+    def __init__(self, rpc: _Optional[str] = ..., subject: _Optional[str] = ..., action: _Optional[str] = ..., resource: _Optional[_Union[_common_pb2.Resource, _Mapping]] = ..., scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., active_allowed: _Optional[bool] = ..., candidate_allowed: _Optional[bool] = ..., active_explanation: _Optional[str] = ..., candidate_explanation: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ...) -> None: ...
+
+class ShadowDisagreements(_message.Message):
+    __slots__ = ("rpc", "candidate_allows", "candidate_denies", "evaluated")
+    RPC_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATE_ALLOWS_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATE_DENIES_FIELD_NUMBER: _ClassVar[int]
+    EVALUATED_FIELD_NUMBER: _ClassVar[int]
+    rpc: str
+    candidate_allows: int
+    candidate_denies: int
+    evaluated: int
+    def __init__(self, rpc: _Optional[str] = ..., candidate_allows: _Optional[int] = ..., candidate_denies: _Optional[int] = ..., evaluated: _Optional[int] = ...) -> None: ...
+
+class ShadowReport(_message.Message):
+    __slots__ = ("running", "candidate_hash", "candidate_directory", "active_hash", "sample_rate", "replica", "started_at", "ended_at", "end_reason", "sampled", "evaluated", "dropped", "stale", "disagreements", "examples", "examples_kept")
+    RUNNING_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATE_HASH_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATE_DIRECTORY_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_HASH_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_RATE_FIELD_NUMBER: _ClassVar[int]
+    REPLICA_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    ENDED_AT_FIELD_NUMBER: _ClassVar[int]
+    END_REASON_FIELD_NUMBER: _ClassVar[int]
+    SAMPLED_FIELD_NUMBER: _ClassVar[int]
+    EVALUATED_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_FIELD_NUMBER: _ClassVar[int]
+    STALE_FIELD_NUMBER: _ClassVar[int]
+    DISAGREEMENTS_FIELD_NUMBER: _ClassVar[int]
+    EXAMPLES_FIELD_NUMBER: _ClassVar[int]
+    EXAMPLES_KEPT_FIELD_NUMBER: _ClassVar[int]
+    running: bool
+    candidate_hash: str
+    candidate_directory: str
+    active_hash: str
+    sample_rate: float
+    replica: str
+    started_at: _timestamp_pb2.Timestamp
+    ended_at: _timestamp_pb2.Timestamp
+    end_reason: str
+    sampled: int
+    evaluated: int
+    dropped: int
+    stale: int
+    disagreements: _containers.RepeatedCompositeFieldContainer[ShadowDisagreements]
+    examples: _containers.RepeatedCompositeFieldContainer[ShadowExample]
+    examples_kept: int
+    def __init__(self, running: _Optional[bool] = ..., candidate_hash: _Optional[str] = ..., candidate_directory: _Optional[str] = ..., active_hash: _Optional[str] = ..., sample_rate: _Optional[float] = ..., replica: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_reason: _Optional[str] = ..., sampled: _Optional[int] = ..., evaluated: _Optional[int] = ..., dropped: _Optional[int] = ..., stale: _Optional[int] = ..., disagreements: _Optional[_Iterable[_Union[ShadowDisagreements, _Mapping]]] = ..., examples: _Optional[_Iterable[_Union[ShadowExample, _Mapping]]] = ..., examples_kept: _Optional[int] = ...) -> None: ...

@@ -71,6 +71,21 @@ class PolicyServiceStub:
                 request_serializer=authz_dot_v1_dot_policy__pb2.DiffPolicyRequest.SerializeToString,
                 response_deserializer=authz_dot_v1_dot_policy__pb2.DiffPolicyResponse.FromString,
                 _registered_method=True)
+        self.StartShadow = channel.unary_unary(
+                '/authz.v1.PolicyService/StartShadow',
+                request_serializer=authz_dot_v1_dot_policy__pb2.StartShadowRequest.SerializeToString,
+                response_deserializer=authz_dot_v1_dot_policy__pb2.StartShadowResponse.FromString,
+                _registered_method=True)
+        self.StopShadow = channel.unary_unary(
+                '/authz.v1.PolicyService/StopShadow',
+                request_serializer=authz_dot_v1_dot_policy__pb2.StopShadowRequest.SerializeToString,
+                response_deserializer=authz_dot_v1_dot_policy__pb2.ShadowReport.FromString,
+                _registered_method=True)
+        self.GetShadowReport = channel.unary_unary(
+                '/authz.v1.PolicyService/GetShadowReport',
+                request_serializer=authz_dot_v1_dot_policy__pb2.GetShadowReportRequest.SerializeToString,
+                response_deserializer=authz_dot_v1_dot_policy__pb2.ShadowReport.FromString,
+                _registered_method=True)
 
 
 class PolicyServiceServicer:
@@ -124,6 +139,26 @@ class PolicyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartShadow(self, request, context):
+        """Shadow evaluation: decide sampled live questions again under a candidate policy, off
+        the answer's path, and report where it disagrees. Answers stay the active policy's.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StopShadow(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetShadowReport(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PolicyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -161,6 +196,21 @@ def add_PolicyServiceServicer_to_server(servicer, server):
                     servicer.DiffPolicy,
                     request_deserializer=authz_dot_v1_dot_policy__pb2.DiffPolicyRequest.FromString,
                     response_serializer=authz_dot_v1_dot_policy__pb2.DiffPolicyResponse.SerializeToString,
+            ),
+            'StartShadow': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartShadow,
+                    request_deserializer=authz_dot_v1_dot_policy__pb2.StartShadowRequest.FromString,
+                    response_serializer=authz_dot_v1_dot_policy__pb2.StartShadowResponse.SerializeToString,
+            ),
+            'StopShadow': grpc.unary_unary_rpc_method_handler(
+                    servicer.StopShadow,
+                    request_deserializer=authz_dot_v1_dot_policy__pb2.StopShadowRequest.FromString,
+                    response_serializer=authz_dot_v1_dot_policy__pb2.ShadowReport.SerializeToString,
+            ),
+            'GetShadowReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetShadowReport,
+                    request_deserializer=authz_dot_v1_dot_policy__pb2.GetShadowReportRequest.FromString,
+                    response_serializer=authz_dot_v1_dot_policy__pb2.ShadowReport.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -354,6 +404,87 @@ class PolicyService:
             '/authz.v1.PolicyService/DiffPolicy',
             authz_dot_v1_dot_policy__pb2.DiffPolicyRequest.SerializeToString,
             authz_dot_v1_dot_policy__pb2.DiffPolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartShadow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/authz.v1.PolicyService/StartShadow',
+            authz_dot_v1_dot_policy__pb2.StartShadowRequest.SerializeToString,
+            authz_dot_v1_dot_policy__pb2.StartShadowResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StopShadow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/authz.v1.PolicyService/StopShadow',
+            authz_dot_v1_dot_policy__pb2.StopShadowRequest.SerializeToString,
+            authz_dot_v1_dot_policy__pb2.ShadowReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetShadowReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/authz.v1.PolicyService/GetShadowReport',
+            authz_dot_v1_dot_policy__pb2.GetShadowReportRequest.SerializeToString,
+            authz_dot_v1_dot_policy__pb2.ShadowReport.FromString,
             options,
             channel_credentials,
             insecure,
