@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from google.protobuf import json_format
@@ -26,9 +25,8 @@ def _node(scope) -> str:
 def start(args: argparse.Namespace, client) -> int:
     from authz._gen.authz.v1 import policy_pb2
 
-    if not 0 < args.sample <= 1:
-        print("error: --sample must be in (0, 1]", file=sys.stderr)
-        return 2
+    if not 0 < args.sample <= 1:  # false for nan too
+        raise UsageError(f"--sample is {args.sample}; give a share of the questions, above 0 and at most 1")
     request = policy_pb2.StartShadowRequest(candidate_directory=str(Path(args.directory).resolve()),
                                             sample_rate=args.sample)
     response = client._call(client.policy.StartShadow, request)

@@ -344,6 +344,9 @@ def test_a_negative_number_of_examples():
     # Refused before any call: no server runs here, and a negative number once reached protobuf.
     fails_with(authz("policy", "shadow", "report", "--max-examples", "-3"), "--max-examples is -3",
                command="authz policy shadow")
+    for sample in ("0", "-1", "nan", "1.5"):
+        fails_with(authz("policy", "shadow", "start", "policies", "--sample", sample), f"--sample is {sample}",
+                   command="authz policy shadow")
 
 
 @pytest.mark.postgres
