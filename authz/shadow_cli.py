@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from google.protobuf import json_format
+
+from authz.cli_common import UsageError
+
+MAX_EXAMPLES = 2**32 - 1  # the field is a uint32
 
 
 def _node(scope) -> str:
@@ -22,9 +25,8 @@ def _node(scope) -> str:
 def start(args: argparse.Namespace, client) -> int:
     from authz._gen.authz.v1 import policy_pb2
 
-    if not 0 < args.sample <= 1:
-        print("error: --sample must be in (0, 1]", file=sys.stderr)
-        return 2
+    if not 0 < args.sample <= 1:  # false for nan too
+        raise UsageError(f"--sample is {args.sample}; give a share of the questions, above 0 and at most 1")
     request = policy_pb2.StartShadowRequest(candidate_directory=str(Path(args.directory).resolve()),
                                             sample_rate=args.sample)
     response = client._call(client.policy.StartShadow, request)
@@ -68,6 +70,8 @@ def stop(args: argparse.Namespace, client) -> int:
 def report(args: argparse.Namespace, client) -> int:
     from authz._gen.authz.v1 import policy_pb2
 
+    if not 0 <= args.max_examples <= MAX_EXAMPLES:
+        raise UsageError(f"--max-examples is {args.max_examples}; give 0 to {MAX_EXAMPLES}")
     request = policy_pb2.GetShadowReportRequest(max_examples=args.max_examples)
     print_report(client._call(client.policy.GetShadowReport, request), args.format == "json")
     return 0
@@ -78,16 +82,16 @@ def add_verbs(verbs, client_settings, run_with_client) -> None:
                                              "where it disagrees (answers stay the active policy's)")
     actions = shadow.add_subparsers(dest="shadow_verb", required=True)
     start_cmd = actions.add_parser("start", help="start shadowing a candidate policy directory (on the server)")
-    start_cmd.add_argument("directory", metavar="DIR", help="the candidate policy directory, as the server sees it")
+    start_cmd.add_argument("directory", metavar="DIR", help="the candidate policy directory (validated and its suites run, as for a reload)")
     start_cmd.add_argument("--sample", type=float, default=1.0, help="share of questions decided again (0, 1]")
     client_settings(start_cmd)
     start_cmd.set_defaults(run=lambda args: run_with_client(args, start))
     stop_cmd = actions.add_parser("stop", help="stop the shadow and print its report")
-    stop_cmd.add_argument("--format", choices=("text", "json"), default="text", help="text or json")
+    stop_cmd.add_argument("--format", choices=("text", "json"), default="text", help="text for a person, json for machines")
     client_settings(stop_cmd)
     stop_cmd.set_defaults(run=lambda args: run_with_client(args, stop))
     report_cmd = actions.add_parser("report", help="the shadow's counts and most recent disagreements")
-    report_cmd.add_argument("--max-examples", type=int, default=20, help="most disagreements to show")
-    report_cmd.add_argument("--format", choices=("text", "json"), default="text", help="text or json")
+    report_cmd.add_argument("--max-examples", type=int, default=20, help="most disagreement examples to print")
+    report_cmd.add_argument("--format", choices=("text", "json"), default="text", help="text for a person, json for machines")
     client_settings(report_cmd)
     report_cmd.set_defaults(run=lambda args: run_with_client(args, report))

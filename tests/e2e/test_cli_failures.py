@@ -341,6 +341,12 @@ def test_a_policy_directory_that_is_not_there(tmp_path):
 def test_a_negative_number_of_examples():
     fails_with(authz("policy", "diff", "--max-examples", "-1", "candidate"), "--max-examples",
                command="authz policy diff")
+    # Refused before any call: no server runs here, and a negative number once reached protobuf.
+    fails_with(authz("policy", "shadow", "report", "--max-examples", "-3"), "--max-examples is -3",
+               command="authz policy shadow")
+    for sample in ("0", "-1", "nan", "1.5"):
+        fails_with(authz("policy", "shadow", "start", "policies", "--sample", sample), f"--sample is {sample}",
+                   command="authz policy shadow")
 
 
 @pytest.mark.postgres
