@@ -39,10 +39,10 @@ from authz.api.policy import PolicyServicer
 from authz.api.shadow import ShadowConfig
 from authz.config import Settings, read_setting_file
 from authz.domain.errors import ConfigError
-from authz.expiry_sweep import sweep
 from authz.metrics import register_state
-from authz.probe import DatabaseProbe
 from authz.service.authorizer import Authorizer, load_index
+from authz.service.expiry_sweep import sweep
+from authz.service.probe import DatabaseProbe
 from authz.service.reload import PolicyReloader, load_served_policy, publish
 from authz.storage.sql import SqlStorage
 from authz.tokens import server_tokens

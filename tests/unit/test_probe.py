@@ -9,7 +9,7 @@ import time
 
 from prometheus_client import REGISTRY
 
-from authz.probe import DatabaseProbe
+from authz.service.probe import DatabaseProbe
 
 
 def test_a_hanging_query_reports_the_database_down_and_is_not_queued_behind():
