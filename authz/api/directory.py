@@ -133,14 +133,19 @@ class DirectoryServicer(pb_grpc.DirectoryServiceServicer):
         binding_ids = [op.id if isinstance(op, ops.CreateRoleBinding) else "" for op in recorded]
         return pb.ImportResponse(revision=revision, binding_ids=binding_ids)
 
-    async def ListRoleBindings(self, request, context):
-        authorizer = self.backend.authorizer
+    def _page_and_subject(self, request, asked_for: str) -> tuple[int, str | None]:
+        """A listing's page size (within the limit) and its subject filter, both checked."""
         limits = self.backend.limits
         page_size = request.page_size or DEFAULT_PAGE_SIZE
-        limits.check_count(page_size, limits.max_page_size, "page_size", "bindings asked for")
+        limits.check_count(page_size, limits.max_page_size, "page_size", asked_for)
         subject = request.subject or None
         if subject:
             check_subject(subject, "subject")
+        return page_size, subject
+
+    async def ListRoleBindings(self, request, context):
+        authorizer = self.backend.authorizer
+        page_size, subject = self._page_and_subject(request, "bindings asked for")
         node = None
         if request.HasField("scope"):
             node, chain = authorizer.resolve(convert.scope_from_proto(request.scope))
@@ -162,12 +167,7 @@ class DirectoryServicer(pb_grpc.DirectoryServiceServicer):
 
     async def ListResourceShares(self, request, context):
         authorizer = self.backend.authorizer
-        limits = self.backend.limits
-        page_size = request.page_size or DEFAULT_PAGE_SIZE
-        limits.check_count(page_size, limits.max_page_size, "page_size", "shares asked for")
-        subject = request.subject or None
-        if subject:
-            check_subject(subject, "subject")
+        page_size, subject = self._page_and_subject(request, "shares asked for")
         resource_type = resource_id = None
         if request.HasField("resource"):
             if request.resource.id and not request.resource.type:
