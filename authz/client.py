@@ -191,6 +191,17 @@ class Client:
         """PolicyService.Reload: the server re-reads its policy directory (admin token)."""
         return self._call(self.policy.Reload, policy_pb.ReloadRequest(force=force))
 
+    def start_shadow(self, candidate_directory: str, sample_rate: float = 1.0) -> policy_pb.StartShadowResponse:
+        """PolicyService.StartShadow: decide sampled traffic under a candidate too (admin token)."""
+        return self._call(self.policy.StartShadow, policy_pb.StartShadowRequest(
+            candidate_directory=candidate_directory, sample_rate=sample_rate))
+
+    def stop_shadow(self) -> policy_pb.ShadowReport:
+        return self._call(self.policy.StopShadow, policy_pb.StopShadowRequest())
+
+    def shadow_report(self, max_examples: int = 20) -> policy_pb.ShadowReport:
+        return self._call(self.policy.GetShadowReport, policy_pb.GetShadowReportRequest(max_examples=max_examples))
+
     def list_roles(self) -> policy_pb.ListRolesResponse:
         return self._call(self.policy.ListRoles, policy_pb.ListRolesRequest())
 

@@ -23,13 +23,10 @@ def _node(scope) -> str:
 
 
 def start(args: argparse.Namespace, client) -> int:
-    from authz._gen.authz.v1 import policy_pb2
 
     if not 0 < args.sample <= 1:  # false for nan too
         raise UsageError(f"--sample is {args.sample}; give a share of the questions, above 0 and at most 1")
-    request = policy_pb2.StartShadowRequest(candidate_directory=str(Path(args.directory).resolve()),
-                                            sample_rate=args.sample)
-    response = client._call(client.policy.StartShadow, request)
+    response = client.start_shadow(str(Path(args.directory).resolve()), args.sample)
     print(f"shadowing {response.candidate_hash[:12]} on {response.replica}, sampling {response.sample_rate:g} "
           "of checks, batch items and listings")
     for warning in response.warnings:
@@ -61,19 +58,16 @@ def print_report(report, as_json: bool) -> None:
 
 
 def stop(args: argparse.Namespace, client) -> int:
-    from authz._gen.authz.v1 import policy_pb2
 
-    print_report(client._call(client.policy.StopShadow, policy_pb2.StopShadowRequest()), args.format == "json")
+    print_report(client.stop_shadow(), args.format == "json")
     return 0
 
 
 def report(args: argparse.Namespace, client) -> int:
-    from authz._gen.authz.v1 import policy_pb2
 
     if not 0 <= args.max_examples <= MAX_EXAMPLES:
         raise UsageError(f"--max-examples is {args.max_examples}; give 0 to {MAX_EXAMPLES}")
-    request = policy_pb2.GetShadowReportRequest(max_examples=args.max_examples)
-    print_report(client._call(client.policy.GetShadowReport, request), args.format == "json")
+    print_report(client.shadow_report(args.max_examples), args.format == "json")
     return 0
 
 
