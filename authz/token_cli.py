@@ -45,20 +45,6 @@ def revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-def _guarded(command):
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return command(args)
-        except TokenFileError as error:
-            print(f"authz token: {error}", file=sys.stderr)
-            return 2
-        except OSError as error:
-            print(f"authz token: {error.filename or ''}: {error.strerror}", file=sys.stderr)
-            return 2
-
-    return run
-
-
 def add_commands(commands) -> None:
     token = commands.add_parser("token", help="create, list and revoke named tokens in the tokens file")
     actions = token.add_subparsers(dest="token_command", required=True)
@@ -66,7 +52,7 @@ def add_commands(commands) -> None:
     def add(name: str, help: str, run) -> argparse.ArgumentParser:
         parser = actions.add_parser(name, help=help)
         parser.add_argument("--tokens-file", help=f"the tokens file [{ENV}]")
-        parser.set_defaults(run=_guarded(run))
+        parser.set_defaults(run=run)  # TokenFileError and OSError: one line, exit 2, from cli.main
         return parser
 
     made = add("create", "make a token, print it once and append its hash to the tokens file", create)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from worlds import load_recs
 
 from authz._gen.authz.v1 import policy_pb2 as pb
 from authz.client import check_request
@@ -41,13 +42,7 @@ def start(tmp_path: Path, policy_dir: Path, poll: str = "0", database_url: str |
 def server(tmp_path, policy_dir):
     instance = start(tmp_path, policy_dir)
     with instance.client() as client:
-        client.create_organization("acme")
-        client.create_workspace("staging", "acme")
-        client.create_project("recs", "staging")
-        client.create_team("ds", "acme")
-        client.add_team_member("ds", "user:ada")
-        client.create_role_binding("user:f", "flipper", project="recs")
-        client.create_role_binding("team:ds", "project_viewer", project="recs")
+        load_recs(client)
     yield instance
     instance.stop()
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from worlds import load_recs
 
 from authz._gen.authz.v1 import directory_pb2 as dir_pb
 from authz._gen.authz.v1 import policy_pb2 as pb
@@ -37,13 +38,7 @@ def world(tmp_path_factory):
     server = Server(root, url, "--policies", str(active), "--policy-poll-seconds", "0",
                     "--expiry-sweep-seconds", "0.2").start()
     with server.client() as client:
-        client.create_organization("acme")
-        client.create_workspace("staging", "acme")
-        client.create_project("recs", "staging")
-        client.create_team("ds", "acme")
-        client.add_team_member("ds", "user:ada")
-        client.create_role_binding("user:f", "flipper", project="recs")
-        client.create_role_binding("team:ds", "project_viewer", project="recs")
+        load_recs(client)
         yield server, client, candidate, url
     server.stop()
 
