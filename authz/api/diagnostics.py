@@ -5,6 +5,8 @@ It passes through the same interceptors as a check and builds a response of the 
 
 from __future__ import annotations
 
+import os
+
 from authz._gen.authz.v1 import authorization_pb2 as authz_pb
 from authz._gen.authz.v1 import diagnostics_pb2 as pb
 from authz._gen.authz.v1 import diagnostics_pb2_grpc as pb_grpc
@@ -20,3 +22,7 @@ class DiagnosticsServicer(pb_grpc.DiagnosticsServiceServicer):
         revision = self.backend.revision
         result = authz_pb.CheckResponse(revision=revision)
         return pb.EchoResponse(results=[result] * len(request.checks), revision=revision)
+
+    async def DescribeReplica(self, request: pb.DescribeReplicaRequest, context) -> pb.DescribeReplicaResponse:
+        revision, digest = await self.backend.authorizer.describe()
+        return pb.DescribeReplicaResponse(revision=revision, index_digest=digest, pid=os.getpid())
