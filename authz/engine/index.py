@@ -324,7 +324,7 @@ class Index:
     def digest(self) -> str:
         """A hash of stored_rows, the same for any two indexes holding the same rows (however
         they came to hold them): what replicas at one revision are compared by."""
-        lines = sorted(repr(row) for row in self.stored_rows())
+        lines = sorted(_canonical(row) for row in self.stored_rows())
         return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
     # ---- writing
@@ -555,6 +555,14 @@ class Index:
             self.custom_roles[row.name] = row
         else:
             del self.custom_roles[row.name]
+
+
+def _canonical(row: Row) -> str:
+    """A row as text that does not depend on the process (a frozenset's order follows string
+    hashes, which differ from one process to the next)."""
+    values = [sorted(value) if isinstance(value, frozenset) else value
+              for value in (getattr(row, name) for name in row.__slots__)]
+    return f"{type(row).__name__}{values!r}"
 
 
 _HANDLERS: dict[type, Callable[[Index, Any, bool], None]] = {
