@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from authz import metrics
 from authz.domain import operations as ops
-from authz.domain.errors import FailedPrecondition, RevisionNotReached
+from authz.domain.errors import FailedPrecondition, RevisionNotReached, Unavailable
 from authz.domain.model import BindingRow, Change, Node, Remove, Resource, RoleRow, Scope
 from authz.domain.wording import agree, count
 from authz.engine import decide, expiry, explain, lookup
@@ -307,7 +307,11 @@ class Authorizer:
         """Under the write lock: the database's write lock, and the index brought to its head
         (the commits of other replicas applied), so that planning sees every earlier write."""
         loop = asyncio.get_running_loop()
-        session = await loop.run_in_executor(self._writer, self.storage.begin_write, timeout)
+        try:
+            session = await loop.run_in_executor(self._writer, self.storage.begin_write, timeout)
+        except Unavailable as error:
+            log.warning("a write is refused: %s", error.reason)
+            raise
         try:
             if session.head != self.revision:
                 await self._catch_up_to(session.head)
