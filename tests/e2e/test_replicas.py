@@ -12,11 +12,14 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import casbin
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -385,6 +388,33 @@ def test_a_late_replica_and_one_behind_the_retention_window_catch_up(shared_url,
     assert "loading a full snapshot" in behind.log()
 
 
+def scrape(server: Server) -> dict[str, float]:
+    with urllib.request.urlopen(f"http://{server.metrics_address}/metrics", timeout=5) as response:
+        exposition = response.read().decode()
+    return {sample.name: sample.value for family in text_string_to_metric_families(exposition)
+            for sample in family.samples if not sample.labels}
+
+
+@pytest.mark.postgres
+def test_on_postgresql_notify_wakes_a_follower_that_would_poll_only_every_minute(postgres_url, tmp_path):
+    first = start(tmp_path, postgres_url, "writer")
+    second = Server(tmp_path / "writer", postgres_url, "--follow-poll-seconds", "60",
+                    env={"AUTHZ_ADMIN_TOKEN": TOKEN}).start()
+    try:
+        with first.client() as writer, second.client() as reader:
+            for number in range(3):
+                revision = writer.create_organization(f"org{number}").revision
+                deadline = time.monotonic() + 10
+                # No at_least_revision (which would wake it): only the NOTIFY does.
+                while reader.describe_replica().revision < revision:
+                    assert time.monotonic() < deadline, second.log()
+                    time.sleep(0.02)
+            assert scrape(second)["authz_changes_applied_total"] == 3
+    finally:
+        second.stop()
+        first.stop()
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -395,7 +425,7 @@ def _free_port() -> int:
 def test_a_database_outage_under_two_replicas_checks_go_on_and_everything_recovers(tmp_path, cluster_factory):
     database = PrivatePostgres(_free_port()).init().start()
     try:
-        cluster = cluster_factory(database.url, 2)
+        cluster = cluster_factory(database.url, 2, "--max-staleness-seconds", "2")
         first, second = cluster.servers
         with first.client() as client:
             client.create_organization("acme")
@@ -420,6 +450,14 @@ def test_a_database_outage_under_two_replicas_checks_go_on_and_everything_recove
                 assert caught.value.code() == CODE.UNAVAILABLE, caught.value.details()
                 writes += 1
                 time.sleep(0.2)
+            # Past --max-staleness-seconds without the database, health moves traffic away;
+            # checks are still answered by whoever asks.
+            for client, server in ((one, first), (other, second)):
+                status = client.health.Check(health_pb2.HealthCheckRequest(), timeout=5).status
+                assert status == health_pb2.HealthCheckResponse.NOT_SERVING
+                seen = scrape(server)
+                assert seen["authz_serving"] == 0 and seen["authz_database_up"] == 0, seen
+                assert seen["authz_follow_errors_total"] > 0, seen
         assert checks > 20 and writes > 5
         database.start()
         # No restart of either sidecar: writes go on, on both, and each sees the other's.
@@ -438,6 +476,11 @@ def test_a_database_outage_under_two_replicas_checks_go_on_and_everything_recove
             again = client.create_role_binding("user:again", "project_viewer", project="p").revision
         with second.client() as client:
             assert client.check("user:again", "read", "model/m", project="p", at_least_revision=again).allowed
+        for server in cluster.servers:
+            with server.client() as client:
+                client.wait_until_serving(timeout=10)
+            seen = scrape(server)
+            assert seen["authz_serving"] == 1 and seen["authz_database_up"] == 1, seen
         logs = cluster.stop()
         cluster.servers = []
         for log in logs:
