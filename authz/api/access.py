@@ -13,7 +13,7 @@ from authz._gen.authz.v1 import authorization_pb2 as authz_pb
 from authz._gen.authz.v1 import directory_pb2 as dir_pb
 from authz.domain.errors import InvalidArgument, StaleListing
 from authz.domain.validation import check_id, check_name, check_subject
-from authz.engine.scope import scope_of
+from authz.service.authorizer import View
 
 from . import convert
 from .backend import Backend
@@ -66,18 +66,18 @@ def _numbers(cursor: str, count: int) -> list[int]:
 class _Scopes(dict):
     """Node -> its full Scope message, each made once per answer."""
 
-    def __init__(self, index) -> None:
+    def __init__(self, view: View) -> None:
         super().__init__()
-        self.index = index
+        self.view = view
 
     def __missing__(self, node):
-        message = self[node] = convert.scope_to_proto(scope_of(self.index, node))
+        message = self[node] = convert.scope_to_proto(self.view.scope_of(node))
         return message
 
 
 async def list_subjects(backend: Backend, request: authz_pb.ListSubjectsRequest, context):
     await backend.wait_for(request.at_least_revision, context)
-    authorizer = backend.authorizer
+    view = backend.authorizer.view()
     check_name(request.action, "action", "action")
     if not request.HasField("resource"):
         raise InvalidArgument("is required", "resource")
@@ -88,17 +88,17 @@ async def list_subjects(backend: Backend, request: authz_pb.ListSubjectsRequest,
     size = _page_size(backend, request.page_size, "subjects asked for")
     scope = convert.scope_from_proto(request.scope)
     question = f"subjects {request.action} {resource.type}/{resource.id} {scope}"
-    revision = authorizer.revision
+    revision = view.revision
     after = _cursor(request.page_token, revision, question) or ""
-    page, more = authorizer.list_subjects(request.action, resource, scope, after, size)
-    scopes = _Scopes(authorizer.index).__getitem__
+    page, more = view.list_subjects(request.action, resource, scope, after, size)
+    scopes = _Scopes(view).__getitem__
     response = authz_pb.ListSubjectsResponse(revision=revision)
-    member_row = authorizer.index.member_row
+    member_expiry = view.member_expiry
     for allowed in page:
         entry = response.subjects.add(subject=allowed.subject)
         for grant in allowed.grants:
             convert.fill_grant(entry.grants.add(), grant, scopes,
-                               lambda team, who=allowed.subject: member_row(team[5:], who).expires_at)
+                               lambda team, who=allowed.subject: member_expiry(team[5:], who))
     if more:
         response.next_page_token = _token(revision, question, page[-1].subject)
     return response
@@ -106,7 +106,7 @@ async def list_subjects(backend: Backend, request: authz_pb.ListSubjectsRequest,
 
 async def list_subject_access(backend: Backend, request: dir_pb.ListSubjectAccessRequest, context):
     await backend.wait_for(request.at_least_revision, context)
-    authorizer = backend.authorizer
+    view = backend.authorizer.view()
     subject, organization = request.subject, request.organization_id
     if subject:
         check_subject(subject, "subject")
@@ -116,24 +116,24 @@ async def list_subject_access(backend: Backend, request: dir_pb.ListSubjectAcces
         check_id(organization, "organization_id")
     size = _page_size(backend, request.page_size, "entries asked for")
     question = f"access {subject} {organization}"
-    revision = authorizer.revision
+    revision = view.revision
     cursor = _cursor(request.page_token, revision, question)
     if subject:
         (offset,) = _numbers(cursor, 1) if cursor is not None else (0,)
-        rows = authorizer.subject_access(subject, organization)
+        rows = view.subject_access(subject, organization)
         page = rows[offset:offset + size]
         following = f"{offset + size}" if offset + size < len(rows) else None
     else:
         position, offset = _numbers(cursor, 2) if cursor is not None else (0, 0)
-        page, next_start = authorizer.organization_access(organization, position, offset, size)
+        page, next_start = view.organization_access(organization, position, offset, size)
         following = None if next_start is None else f"{next_start[0]}.{next_start[1]}"
-    scopes = _Scopes(authorizer.index).__getitem__
+    scopes = _Scopes(view).__getitem__
     response = dir_pb.ListSubjectAccessResponse(revision=revision)
     for row in page:
         entry = response.entries.add(subject=row.subject)
         entry.node.CopyFrom(scopes(row.node))
         convert.fill_grant(entry.grant, row.grant, scopes,
-                           lambda team, who=row.subject: authorizer.index.member_row(team[5:], who).expires_at)
+                           lambda team, who=row.subject: view.member_expiry(team[5:], who))
     if following is not None:
         response.next_page_token = _token(revision, question, following)
     return response
