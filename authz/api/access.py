@@ -18,14 +18,7 @@ from authz.service.authorizer import View
 from . import convert
 from .backend import Backend
 
-DEFAULT_PAGE_SIZE = 100
 _NOT_OURS = "is not a token this server issued for this question"
-
-
-def _page_size(backend: Backend, asked: int, what: str) -> int:
-    size = asked or DEFAULT_PAGE_SIZE
-    backend.limits.check_count(size, backend.limits.max_page_size, "page_size", what)
-    return size
 
 
 def _token(revision: int, question: str, cursor: str) -> str:
@@ -85,7 +78,7 @@ async def list_subjects(backend: Backend, request: authz_pb.ListSubjectsRequest,
     check_name(resource.type, "resource.type", "resource type")
     if resource.id:
         check_id(resource.id, "resource.id")
-    size = _page_size(backend, request.page_size, "subjects asked for")
+    size = backend.limits.page_size(request.page_size, "subjects asked for")
     scope = convert.scope_from_proto(request.scope)
     question = f"subjects {request.action} {resource.type}/{resource.id} {scope}"
     revision = view.revision
@@ -114,7 +107,7 @@ async def list_subject_access(backend: Backend, request: dir_pb.ListSubjectAcces
         raise InvalidArgument("give a subject, or an organization_id for everyone's access in it", "subject")
     if organization:
         check_id(organization, "organization_id")
-    size = _page_size(backend, request.page_size, "entries asked for")
+    size = backend.limits.page_size(request.page_size, "entries asked for")
     question = f"access {subject} {organization}"
     revision = view.revision
     cursor = _cursor(request.page_token, revision, question)

@@ -19,8 +19,6 @@ from authz.service.authorizer import View
 from . import access, callinfo, convert
 from .backend import Backend
 
-DEFAULT_PAGE_SIZE = 100
-
 
 def _page_token(last_id: str) -> str:
     return base64.urlsafe_b64encode(last_id.encode()).decode()
@@ -135,9 +133,7 @@ class DirectoryServicer(pb_grpc.DirectoryServiceServicer):
 
     def _page_and_subject(self, request, asked_for: str) -> tuple[int, str | None]:
         """A listing's page size (within the limit) and its subject filter, both checked."""
-        limits = self.backend.limits
-        page_size = request.page_size or DEFAULT_PAGE_SIZE
-        limits.check_count(page_size, limits.max_page_size, "page_size", asked_for)
+        page_size = self.backend.limits.page_size(request.page_size, asked_for)
         subject = request.subject or None
         if subject:
             check_subject(subject, "subject")
