@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,7 +29,7 @@ from authz.api.interceptors.auth import Tokens
 from authz.api.limits import Limits
 from authz.engine.policy_files import load_policy
 from authz.server import add_services
-from authz.service.authorizer import Authorizer, load_index
+from authz.service.authorizer import DEFAULT_WRITE_TIMEOUT, Authorizer, load_index
 from authz.service.reload import PolicyReloader
 from authz.storage.base import Storage
 
@@ -43,12 +44,14 @@ class InProcessServer:
     Backend has no Authorizer: UNAVAILABLE) until `make_ready()`."""
 
     def __init__(self, policies: Path, storage: Storage | None = None, tokens: Tokens | None = None,
-                 limits: Limits | None = None, clock: Callable[[], float] | None = None) -> None:
+                 limits: Limits | None = None, clock: Callable[[], float] | None = None,
+                 write_timeout: float | None = None) -> None:
         self.policies = policies
         self.storage: Storage = storage or MemoryStorage()
         self.tokens = tokens or Tokens(admin="admin-token")
         self.backend = Backend(limits or Limits())
         self.clock = clock
+        self.write_timeout = write_timeout
         self.authorizer: Authorizer | None = None
         self.reloader: PolicyReloader | None = None
         self.address = ""
@@ -90,8 +93,8 @@ class InProcessServer:
         """Load the index from storage and hand the Authorizer to the servicers, as serve does."""
         async def ready() -> Authorizer:
             index, revision = load_index(self.storage)
-            extra = {} if self.clock is None else {"clock": self.clock}
-            authorizer = Authorizer(self.storage, load_policy(self.policies), index, revision, **extra)
+            authorizer = Authorizer(self.storage, load_policy(self.policies), index, revision,
+                                    clock=self.clock or time.time, write_timeout=self.write_timeout or DEFAULT_WRITE_TIMEOUT)
             self.backend.ready(authorizer)
             self.reloader = PolicyReloader(authorizer, self.policies, 0)
             self._policy_servicer.reloader = self.reloader

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import replace
 
-from authz.domain.errors import ConcurrentWrite
+from authz.domain.errors import ConcurrentWrite, Unavailable
 from authz.domain.model import (
     BindingRow,
     Change,
@@ -68,7 +68,8 @@ class _Data:
     """The stored state that handles of one MemoryStorage share."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # held for a moment: a read, or applying one commit
+        self.write_lock = threading.Lock()  # the database's write lock, held by a write session
         self.migrated = False
         self.revision = 0
         self.tables: dict[type, dict[Hashable, Row]] = {row_type: {} for row_type in LOAD_ORDER}
@@ -137,27 +138,37 @@ class MemoryStorage:
         return revision
 
     def commit(self, revision: int, changes: Sequence[Change], record: WriteRecord) -> None:
-        if record.revision != revision:
-            raise ValueError(f"record is for revision {record.revision}, not {revision}")
-        with self._data.lock:
-            self._write(revision, changes, record)
+        session = self.begin_write(5.0)
+        try:
+            if session.head != revision - 1:
+                raise ConcurrentWrite(f"the stored revision is {session.head}; this write expected {revision - 1}")
+            session.commit(changes, record)
+        finally:
+            session.close()
+
+    def begin_write(self, timeout: float) -> MemoryWriteSession:
+        if not self._data.write_lock.acquire(timeout=max(timeout, 0.001)):
+            raise Unavailable(f"another writer held the database's write lock for {timeout:.1f}s; the write is "
+                              "not acknowledged, retry")
+        return MemoryWriteSession(self, self._data.revision)
 
     def _write(self, revision: int, changes: Sequence[Change], record: WriteRecord) -> None:
-        """The one write, under the lock: the revision must move from `revision - 1`; the
-        changes apply in order, all or none; the record joins the change records."""
+        """The one write, with the write lock held (a session's): the changes apply in order,
+        all or none; the revision moves to `revision`; the record, with the changes as its row
+        changes, joins the change records."""
         data = self._data
-        if data.revision != revision - 1:
-            raise ConcurrentWrite(f"the stored revision is {data.revision}; this write expected {revision - 1}")
-        undo: list[Change] = []
-        try:
-            for change in changes:
-                undo.append(data.apply(change))
-        except BaseException:
-            for change in reversed(undo):
-                data.apply(change)
-            raise
-        data.revision = revision
-        data.records.append(replace(record, committed_at=record.committed_at or time.time()))
+        with data.lock:
+            undo: list[Change] = []
+            try:
+                for change in changes:
+                    undo.append(data.apply(change))
+            except BaseException:
+                for change in reversed(undo):
+                    data.apply(change)
+                raise
+            data.revision = revision
+            data.records.append(replace(record, committed_at=record.committed_at or time.time(),
+                                        changes=tuple(changes)))
 
     def revision(self) -> int:
         return self._data.revision
@@ -178,5 +189,46 @@ class MemoryStorage:
         with self._data.lock:
             return [record for record in self._data.records if record.revision > after][:limit]
 
+    def prune_changes(self, keep_count: int, older_than: float) -> int:
+        data = self._data
+        with data.lock:
+            cutoff = max(data.revision - keep_count, 0) if keep_count else 0
+            if older_than:
+                cutoff = max([cutoff, *(r.revision for r in data.records if r.committed_at < older_than)])
+            kept = [record for record in data.records if record.revision > cutoff]
+            deleted = len(data.records) - len(kept)
+            data.records = kept
+        return deleted
+
+    @property
+    def notifies(self) -> bool:
+        """No notifications: followers poll."""
+        return False
+
+    def listen_for_changes(self, wake: Callable[[], None], stopped: threading.Event) -> None:
+        stopped.wait()  # never called while `notifies` is False; waits as the Protocol says
+
     def close(self) -> None:
         """Nothing to release: the data stays for other handles (and for `reopen`)."""
+
+
+class MemoryWriteSession:
+    """A write holding the MemoryStorage's write lock (MemoryStorage.begin_write)."""
+
+    def __init__(self, storage: MemoryStorage, head: int) -> None:
+        self._storage = storage
+        self.head = head
+        self._held = True
+
+    def commit(self, changes: Sequence[Change], record: WriteRecord) -> None:
+        revision = self.head + 1
+        if record.revision != revision:
+            raise ValueError(f"record is for revision {record.revision}, not {revision}")
+        self._storage._write(revision, changes, record)
+        self.head = revision
+        self.close()  # committed: the lock is released, as SqlWriteSession's commit does
+
+    def close(self) -> None:
+        if self._held:
+            self._held = False
+            self._storage._data.write_lock.release()

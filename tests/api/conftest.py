@@ -28,8 +28,8 @@ def make_server(policies: Path) -> Iterator:
     """Start servers as a test needs them (`make_server(storage=..., ready=False)`); all are stopped after it."""
     started: list[InProcessServer] = []
 
-    def make(storage=None, ready: bool = True) -> InProcessServer:
-        server = InProcessServer(policies, storage, Tokens(admin=ADMIN_TOKEN, check=CHECK_TOKEN))
+    def make(storage=None, ready: bool = True, **options) -> InProcessServer:
+        server = InProcessServer(policies, storage, Tokens(admin=ADMIN_TOKEN, check=CHECK_TOKEN), **options)
         started.append(server)
         return server.start(ready)
 

@@ -33,6 +33,16 @@ def test_every_method_of_every_service_is_called_here() -> None:
     assert [name for name in methods if not re.search(rf"\.{name}\b", text)] == []
 
 
+def test_a_replica_describes_its_revision_and_index(make_server) -> None:
+    first = make_server()
+    build(first)
+    second = make_server(first.storage.reopen())  # another replica on the same (memory) database
+    described = [server.stub("diagnostics").DescribeReplica(diagnostics.DescribeReplicaRequest(), metadata=ADMIN)
+                 for server in (first, second)]
+    assert [d.revision for d in described] == [1, 1] and described[0].pid
+    assert described[0].index_digest == described[1].index_digest
+
+
 def test_import_answers_the_revision_and_the_binding_ids(api: InProcessServer) -> None:
     response = build(api)
     assert response.revision == 1

@@ -1,5 +1,6 @@
-"""Every status code the API answers, in process, with the message a caller acts on; and the
-resync after a failed commit: the index is reloaded from storage and matches it."""
+"""Every status code the API answers, in process, with the message a caller acts on; and what
+follows a failed commit: the index stays as stored, or catches up with what landed, and then
+matches storage."""
 
 from __future__ import annotations
 
@@ -134,12 +135,12 @@ class FlakyStorage(MemoryStorage):
         super().__init__()
         self.failures: list[tuple[str, BaseException]] = []
 
-    def commit(self, revision, changes, record) -> None:
+    def _write(self, revision, changes, record) -> None:
         if not self.failures:
-            return super().commit(revision, changes, record)
+            return super()._write(revision, changes, record)
         when, error = self.failures.pop(0)
         if when == "after":
-            super().commit(revision, changes, record)
+            super()._write(revision, changes, record)
         raise error
 
 
@@ -156,42 +157,62 @@ def assert_index_matches_storage(server: InProcessServer) -> None:
     server.run(compare)
 
 
+GRANT = directory.CreateRoleBindingRequest(subject="user:eve", role="project_viewer", scope=scope("p1"))
+LOST = "database unreachable; the write is not acknowledged, retry"
+
+
 def test_a_commit_that_fails_before_it_lands_leaves_the_index_as_stored(make_server) -> None:
     storage = FlakyStorage()
     server: InProcessServer = make_server(storage)
     build(server)
-    storage.failures.append(("before", Unavailable("database unreachable; the write is not acknowledged, retry")))
-    grant = directory.CreateRoleBindingRequest(subject="user:eve", role="project_viewer", scope=scope("p1"))
-    assert "retry" in fails(server.stub("directory").CreateRoleBinding, grant, Code.UNAVAILABLE)
+    storage.failures.append(("before", Unavailable(LOST)))
+    assert "retry" in fails(server.stub("directory").CreateRoleBinding, GRANT, Code.UNAVAILABLE)
     assert_index_matches_storage(server)
     assert not server.stub("authorization").Check(check("user:eve"), metadata=CHECKER).allowed
-    assert server.stub("directory").CreateRoleBinding(grant, metadata=ADMIN).revision == 2
+    assert server.stub("directory").CreateRoleBinding(GRANT, metadata=ADMIN).revision == 2
 
 
-def test_a_commit_that_lands_and_then_fails_is_reloaded_with_it(make_server) -> None:
+def test_a_commit_that_lands_and_then_fails_is_caught_up_from_the_change_records(make_server) -> None:
     storage = FlakyStorage()
     server: InProcessServer = make_server(storage)
     build(server)
-    storage.failures.append(("after", Unavailable("database unreachable; the write is not acknowledged, retry")))
-    grant = directory.CreateRoleBindingRequest(subject="user:eve", role="project_viewer", scope=scope("p1"))
-    fails(server.stub("directory").CreateRoleBinding, grant, Code.UNAVAILABLE)
+    storage.failures.append(("after", Unavailable(LOST)))
+    fails(server.stub("directory").CreateRoleBinding, GRANT, Code.UNAVAILABLE)
+    # The index stays as it was, until it catches up (the next write, a follower's round).
+    assert server.stub("authorization").Check(check("user:eve"), metadata=CHECKER).revision == 1
+    assert server.call(server.authorizer.catch_up()) == 2  # type: ignore[union-attr]
     assert_index_matches_storage(server)
     answer = server.stub("authorization").Check(check("user:eve"), metadata=CHECKER)
-    assert answer.allowed and answer.revision == 2  # it landed: the reloaded index has it
+    assert answer.allowed and answer.revision == 2  # it landed: the index caught up has it
+    # Written again, it already exists: the write planned after catching up says so.
+    assert "already has" in fails(server.stub("directory").CreateRoleBinding, GRANT, Code.ALREADY_EXISTS)
 
 
-def test_another_writer_makes_the_next_write_aborted_and_reloads(make_server) -> None:
+def test_another_writers_commit_is_caught_up_before_the_next_write(make_server) -> None:
     server: InProcessServer = make_server()
     build(server)
     assert isinstance(server.storage, MemoryStorage)
     behind = server.storage.reopen()  # another replica on the same database
     behind.commit(2, [Put(OrganizationRow("o7"))], WriteRecord(2, (CreateOrganization("o7"),), "other", "r"))
-    write = directory.CreateOrganizationRequest(id="o8")
-    assert "revision" in fails(server.stub("directory").CreateOrganization, write, Code.ABORTED)
+    assert server.stub("directory").CreateOrganization(directory.CreateOrganizationRequest(id="o8"),
+                                                       metadata=ADMIN).revision == 3
     assert_index_matches_storage(server)
-    assert server.stub("directory").CreateOrganization(write, metadata=ADMIN).revision == 3
     assert "o7" in fails(server.stub("directory").CreateOrganization, directory.CreateOrganizationRequest(id="o7"),
                          Code.ALREADY_EXISTS)
+
+
+def test_a_writer_that_holds_the_lock_too_long_makes_writes_unavailable(make_server) -> None:
+    server: InProcessServer = make_server(write_timeout=0.2)
+    build(server)
+    assert isinstance(server.storage, MemoryStorage)
+    session = server.storage.reopen().begin_write(1.0)  # another replica, in the middle of a write
+    try:
+        details = fails(server.stub("directory").CreateOrganization, directory.CreateOrganizationRequest(id="o2"),
+                        Code.UNAVAILABLE)
+    finally:
+        session.close()
+    assert "write lock" in details
+    assert_index_matches_storage(server)
 
 
 def test_an_unexpected_error_is_internal_with_a_generic_message(make_server) -> None:

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from authz.domain.errors import ConcurrentWrite
+from authz.domain.errors import ConcurrentWrite, Unavailable
 from authz.domain.model import (
     ORGANIZATION,
     PROJECT,
@@ -400,6 +400,7 @@ class StorageContract:
         records = storage.read_changes(0, 100)
         assert [r.revision for r in records] == [1, 2, 3, 4, 5]
         assert [r.operations for r in records] == operations
+        assert [r.changes for r in records] == [tuple(chs) for chs in changes]  # the row changes, in order
         assert [(r.actor, r.request_id) for r in records] == [(f"actor-{n}", f"req-{n}") for n in (1, 2, 3, 4, 5)]
         assert records[1].committed_at == 1234.5
         for r in (records[0], records[2], records[3], records[4]):
@@ -669,3 +670,46 @@ class StorageContract:
             model.rows, model.counter = saved[0], saved[1]
         assert_stored(storage, [*earlier, *model.rows.values()], revision)
         assert [r.revision for r in storage.read_changes(start, 1000)] == list(range(start + 1, revision + 1))
+
+    # Write sessions and the change records' retention.
+
+    def test_a_write_session_holds_the_write_lock(self, make_storage: MakeStorage, storage: Storage) -> None:
+        seed(storage)
+        other = make_storage()
+        session = storage.begin_write(5.0)
+        try:
+            assert session.head == 1
+            with pytest.raises(Unavailable, match="write lock"):
+                other.begin_write(0.1)
+            session.commit([Put(OrganizationRow("o2"))], record(2))
+            assert session.head == 2
+        finally:
+            session.close()
+        later = other.begin_write(5.0)  # released by the commit
+        try:
+            assert later.head == 2
+        finally:
+            later.close()
+        unused = storage.begin_write(5.0)
+        unused.close()  # nothing committed: nothing changes
+        assert_stored(other, [*ALL_ROWS, OrganizationRow("o2")], 2)
+
+    def test_a_session_record_must_be_the_next_revision(self, storage: Storage) -> None:
+        session = storage.begin_write(5.0)
+        try:
+            with pytest.raises(ValueError):
+                session.commit([Put(ORG)], record(2))
+        finally:
+            session.close()
+        assert_stored(storage, [], 0)
+
+    def test_pruning_keeps_the_newest_records(self, storage: Storage) -> None:
+        for number in range(5):
+            storage.commit(number + 1, [Put(OrganizationRow(f"o{number}"))],
+                           WriteRecord(number + 1, (), "t", "r", 1000.0 + number))
+        assert storage.prune_changes(3, 0) == 2
+        assert [r.revision for r in storage.read_changes(0, 10)] == [3, 4, 5]
+        assert storage.prune_changes(0, 1003.5) == 2  # committed before it
+        assert [r.revision for r in storage.read_changes(0, 10)] == [5]
+        assert storage.prune_changes(0, 0) == 0
+        assert storage.revision() == 5
