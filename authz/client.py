@@ -24,12 +24,13 @@ from authz._gen.authz.v1 import policy_pb2 as policy_pb
 from authz._gen.authz.v1 import policy_pb2_grpc as policy_grpc
 from authz.api.convert import operation_to_proto
 from authz.domain import operations as ops
+from authz.domain.model import Resource
 
 
 def parse_resource(text: str) -> common_pb.Resource:
     """"type" or "type/id" (ZenML's form without the project prefix)."""
-    rtype, _, rid = text.partition("/")
-    return common_pb.Resource(type=rtype, id=rid)
+    resource = Resource.parse(text)
+    return common_pb.Resource(type=resource.type, id=resource.id)
 
 
 def scope(project: str = "", workspace: str = "", organization: str = "") -> common_pb.Scope:

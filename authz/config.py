@@ -13,6 +13,7 @@ from authz.api.limits import Limits
 from authz.domain.errors import ConfigError
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_LIMITS = Limits()  # the request limits' defaults, which the settings of the same names take
 
 
 def bundled_policies() -> Path:
@@ -90,11 +91,13 @@ class Settings:
         serve=False,
     )
     client_key_file: str = _setting("", "", client="PEM private key for --client-cert-file", serve=False)
-    max_batch_size: int = _setting(1000, "most checks in one BatchCheck")
-    max_message_bytes: int = _setting(4 * 1024 * 1024, "largest request accepted, in bytes")
-    max_page_size: int = _setting(1000, "largest page_size of ListRoleBindings")
-    max_import_operations: int = _setting(10_000, "most operations in one Import (and resources in DeleteResources)")
-    max_revision_wait_seconds: float = _setting(10.0, "longest wait for at_least_revision when a call has no deadline")
+    max_batch_size: int = _setting(_LIMITS.max_batch_size, "most checks in one BatchCheck")
+    max_message_bytes: int = _setting(_LIMITS.max_message_bytes, "largest request accepted, in bytes")
+    max_page_size: int = _setting(_LIMITS.max_page_size, "largest page_size of ListRoleBindings")
+    max_import_operations: int = _setting(_LIMITS.max_import_operations,
+                                          "most operations in one Import (and resources in DeleteResources)")
+    max_revision_wait_seconds: float = _setting(_LIMITS.max_revision_wait_seconds,
+                                                "longest wait for at_least_revision when a call has no deadline")
     shutdown_grace_seconds: float = _setting(10.0, "how long SIGTERM waits for calls in flight")
     log_level: str = _setting("INFO", ", ".join(LOG_LEVELS[:-1]) + " or " + LOG_LEVELS[-1])
     database_probe_seconds: float = _setting(

@@ -117,7 +117,7 @@ def diff(args: argparse.Namespace) -> int:
     operations = _load_operations(args.operations) if args.operations else None
     active = load_policy(settings.policy_directory())
     index, revision = read_stored_state(settings.database_url)
-    active = active.with_custom_roles(index.custom_roles.values())
+    active = active.with_stored_roles(index)
     try:
         if args.candidate:
             candidate, problems = check_policy_dir(args.candidate)
@@ -125,7 +125,7 @@ def diff(args: argparse.Namespace) -> int:
                 for problem in problems:
                     print(f"{args.candidate}/{problem}", file=sys.stderr)
                 return 2
-            result = diff_policy(index, active, candidate.with_custom_roles(index.custom_roles.values()))
+            result = diff_policy(index, active, candidate.with_stored_roles(index))
         else:
             assert operations is not None
             result = diff_operations(index, active, operations)

@@ -163,6 +163,18 @@ async def _set_health(servicer: HealthServicer, status) -> None:
     metrics.SERVING.set(1 if status == health_pb2.HealthCheckResponse.SERVING else 0)
 
 
+def add_services(services, backend: Backend) -> PolicyServicer:
+    """Register authz's four services over `backend` with `services` (the interceptors'
+    registrar, which wraps each method as it registers); the PolicyServicer, whose reloader is
+    set once the index has loaded. The in-process API tests (tests/api/) register the same way."""
+    authorization_pb2_grpc.add_AuthorizationServiceServicer_to_server(AuthorizationServicer(backend), services)
+    directory_pb2_grpc.add_DirectoryServiceServicer_to_server(DirectoryServicer(backend), services)
+    policy_servicer = PolicyServicer(backend)
+    policy_pb2_grpc.add_PolicyServiceServicer_to_server(policy_servicer, services)
+    diagnostics_pb2_grpc.add_DiagnosticsServiceServicer_to_server(DiagnosticsServicer(backend), services)
+    return policy_servicer
+
+
 async def _watch_staleness(servicer: HealthServicer, probe: DatabaseProbe, limit: float) -> None:
     """Health NOT_SERVING while the database has not answered for `limit` seconds, so that
     traffic moves to replicas that reach it; SERVING again once it answers."""
@@ -210,11 +222,7 @@ async def serve(settings: Settings) -> None:
     # Services register through the interceptors, which wrap each method once (no per-call
     # interceptor of gRPC's own; see authz/api/interceptors/__init__.py).
     services = interceptors.registrar(server, tokens, log)
-    authorization_pb2_grpc.add_AuthorizationServiceServicer_to_server(AuthorizationServicer(backend), services)
-    directory_pb2_grpc.add_DirectoryServiceServicer_to_server(DirectoryServicer(backend), services)
-    policy_servicer = PolicyServicer(backend)
-    policy_pb2_grpc.add_PolicyServiceServicer_to_server(policy_servicer, services)
-    diagnostics_pb2_grpc.add_DiagnosticsServiceServicer_to_server(DiagnosticsServicer(backend), services)
+    policy_servicer = add_services(services, backend)
     health_servicer = HealthServicer()
     await _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, services)

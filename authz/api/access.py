@@ -13,19 +13,12 @@ from authz._gen.authz.v1 import authorization_pb2 as authz_pb
 from authz._gen.authz.v1 import directory_pb2 as dir_pb
 from authz.domain.errors import InvalidArgument, StaleListing
 from authz.domain.validation import check_id, check_name, check_subject
-from authz.engine.scope import scope_of
+from authz.service.authorizer import View
 
 from . import convert
 from .backend import Backend
 
-DEFAULT_PAGE_SIZE = 100
 _NOT_OURS = "is not a token this server issued for this question"
-
-
-def _page_size(backend: Backend, asked: int, what: str) -> int:
-    size = asked or DEFAULT_PAGE_SIZE
-    backend.limits.check_count(size, backend.limits.max_page_size, "page_size", what)
-    return size
 
 
 def _token(revision: int, question: str, cursor: str) -> str:
@@ -66,18 +59,18 @@ def _numbers(cursor: str, count: int) -> list[int]:
 class _Scopes(dict):
     """Node -> its full Scope message, each made once per answer."""
 
-    def __init__(self, index) -> None:
+    def __init__(self, view: View) -> None:
         super().__init__()
-        self.index = index
+        self.view = view
 
     def __missing__(self, node):
-        message = self[node] = convert.scope_to_proto(scope_of(self.index, node))
+        message = self[node] = convert.scope_to_proto(self.view.scope_of(node))
         return message
 
 
 async def list_subjects(backend: Backend, request: authz_pb.ListSubjectsRequest, context):
     await backend.wait_for(request.at_least_revision, context)
-    authorizer = backend.authorizer
+    view = backend.authorizer.view()
     check_name(request.action, "action", "action")
     if not request.HasField("resource"):
         raise InvalidArgument("is required", "resource")
@@ -85,20 +78,20 @@ async def list_subjects(backend: Backend, request: authz_pb.ListSubjectsRequest,
     check_name(resource.type, "resource.type", "resource type")
     if resource.id:
         check_id(resource.id, "resource.id")
-    size = _page_size(backend, request.page_size, "subjects asked for")
+    size = backend.limits.page_size(request.page_size, "subjects asked for")
     scope = convert.scope_from_proto(request.scope)
     question = f"subjects {request.action} {resource.type}/{resource.id} {scope}"
-    revision = authorizer.revision
+    revision = view.revision
     after = _cursor(request.page_token, revision, question) or ""
-    page, more = authorizer.list_subjects(request.action, resource, scope, after, size)
-    scopes = _Scopes(authorizer.index).__getitem__
+    page, more = view.list_subjects(request.action, resource, scope, after, size)
+    scopes = _Scopes(view).__getitem__
     response = authz_pb.ListSubjectsResponse(revision=revision)
-    member_row = authorizer.index.member_row
+    member_expiry = view.member_expiry
     for allowed in page:
         entry = response.subjects.add(subject=allowed.subject)
         for grant in allowed.grants:
             convert.fill_grant(entry.grants.add(), grant, scopes,
-                               lambda team, who=allowed.subject: member_row(team[5:], who).expires_at)
+                               lambda team, who=allowed.subject: member_expiry(team[5:], who))
     if more:
         response.next_page_token = _token(revision, question, page[-1].subject)
     return response
@@ -106,7 +99,7 @@ async def list_subjects(backend: Backend, request: authz_pb.ListSubjectsRequest,
 
 async def list_subject_access(backend: Backend, request: dir_pb.ListSubjectAccessRequest, context):
     await backend.wait_for(request.at_least_revision, context)
-    authorizer = backend.authorizer
+    view = backend.authorizer.view()
     subject, organization = request.subject, request.organization_id
     if subject:
         check_subject(subject, "subject")
@@ -114,26 +107,26 @@ async def list_subject_access(backend: Backend, request: dir_pb.ListSubjectAcces
         raise InvalidArgument("give a subject, or an organization_id for everyone's access in it", "subject")
     if organization:
         check_id(organization, "organization_id")
-    size = _page_size(backend, request.page_size, "entries asked for")
+    size = backend.limits.page_size(request.page_size, "entries asked for")
     question = f"access {subject} {organization}"
-    revision = authorizer.revision
+    revision = view.revision
     cursor = _cursor(request.page_token, revision, question)
     if subject:
         (offset,) = _numbers(cursor, 1) if cursor is not None else (0,)
-        rows = authorizer.subject_access(subject, organization)
+        rows = view.subject_access(subject, organization)
         page = rows[offset:offset + size]
         following = f"{offset + size}" if offset + size < len(rows) else None
     else:
         position, offset = _numbers(cursor, 2) if cursor is not None else (0, 0)
-        page, next_start = authorizer.organization_access(organization, position, offset, size)
+        page, next_start = view.organization_access(organization, position, offset, size)
         following = None if next_start is None else f"{next_start[0]}.{next_start[1]}"
-    scopes = _Scopes(authorizer.index).__getitem__
+    scopes = _Scopes(view).__getitem__
     response = dir_pb.ListSubjectAccessResponse(revision=revision)
     for row in page:
         entry = response.entries.add(subject=row.subject)
         entry.node.CopyFrom(scopes(row.node))
         convert.fill_grant(entry.grant, row.grant, scopes,
-                           lambda team, who=row.subject: authorizer.index.member_row(team[5:], who).expires_at)
+                           lambda team, who=row.subject: view.member_expiry(team[5:], who))
     if following is not None:
         response.next_page_token = _token(revision, question, following)
     return response

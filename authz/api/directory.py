@@ -11,15 +11,13 @@ from authz._gen.authz.v1 import directory_pb2 as pb
 from authz._gen.authz.v1 import directory_pb2_grpc as pb_grpc
 from authz.domain import operations as ops
 from authz.domain.errors import InvalidArgument
-from authz.domain.model import BindingRow
+from authz.domain.model import BindingRow, Node
 from authz.domain.validation import ID_PATTERN, check_id, check_name, check_subject
 from authz.engine.index import share_sort_key
-from authz.engine.scope import scope_of
+from authz.service.authorizer import View
 
 from . import access, callinfo, convert
 from .backend import Backend
-
-DEFAULT_PAGE_SIZE = 100
 
 
 def _page_token(last_id: str) -> str:
@@ -135,29 +133,34 @@ class DirectoryServicer(pb_grpc.DirectoryServiceServicer):
 
     def _page_and_subject(self, request, asked_for: str) -> tuple[int, str | None]:
         """A listing's page size (within the limit) and its subject filter, both checked."""
-        limits = self.backend.limits
-        page_size = request.page_size or DEFAULT_PAGE_SIZE
-        limits.check_count(page_size, limits.max_page_size, "page_size", asked_for)
+        page_size = self.backend.limits.page_size(request.page_size, asked_for)
         subject = request.subject or None
         if subject:
             check_subject(subject, "subject")
         return page_size, subject
 
+    @staticmethod
+    def _scope_filter(request, view: View) -> tuple[Node | None, bool]:
+        """The node a listing's scope names (None when it names none), and whether that node is
+        stored (a listing at an unknown node is empty). InvalidArgument naming the field."""
+        if not request.HasField("scope"):
+            return None, True
+        node, chain = view.resolve(convert.scope_from_proto(request.scope))
+        return node, chain is not None
+
     async def ListRoleBindings(self, request, context):
         authorizer = self.backend.authorizer
         page_size, subject = self._page_and_subject(request, "bindings asked for")
-        node = None
-        if request.HasField("scope"):
-            node, chain = authorizer.resolve(convert.scope_from_proto(request.scope))
-            if chain is None:
-                return pb.ListRoleBindingsResponse(revision=authorizer.revision)
+        node, known = self._scope_filter(request, authorizer.view())
+        if not known:
+            return pb.ListRoleBindingsResponse(revision=authorizer.revision)
         after_id = _after_id(request.page_token)
         expires_before = convert.time_from_proto(request, "expires_before")
         rows, revision = await authorizer.list_role_bindings(subject, node, page_size + 1, after_id, expires_before)
         page = rows[:page_size]
-        index = authorizer.index
+        view = authorizer.view()
         return pb.ListRoleBindingsResponse(
-            bindings=[convert.binding_to_proto(row, scope_of(index, row.node)) for row in page],
+            bindings=[convert.binding_to_proto(row, view.scope_of(row.node)) for row in page],
             next_page_token=_page_token(page[-1].id) if len(rows) > page_size else "",
             revision=revision,
         )
@@ -166,7 +169,7 @@ class DirectoryServicer(pb_grpc.DirectoryServiceServicer):
         return await access.list_subject_access(self.backend, request, context)
 
     async def ListResourceShares(self, request, context):
-        authorizer = self.backend.authorizer
+        view = self.backend.authorizer.view()
         page_size, subject = self._page_and_subject(request, "shares asked for")
         resource_type = resource_id = None
         if request.HasField("resource"):
@@ -176,17 +179,14 @@ class DirectoryServicer(pb_grpc.DirectoryServiceServicer):
                 resource_type = check_name(request.resource.type, "resource.type", "resource type")
             if request.resource.id:
                 resource_id = check_id(request.resource.id, "resource.id")
-        node = None
-        if request.HasField("scope"):
-            node, chain = authorizer.resolve(convert.scope_from_proto(request.scope))
-            if chain is None:
-                return pb.ListResourceSharesResponse(revision=authorizer.revision)
+        node, known = self._scope_filter(request, view)
+        if not known:
+            return pb.ListResourceSharesResponse(revision=view.revision)
         after = _after_share(request.page_token)
-        index = authorizer.index
-        rows = index.shares_page(subject, node, resource_type, resource_id, page_size + 1, after)
+        rows = view.shares_page(subject, node, resource_type, resource_id, page_size + 1, after)
         page = rows[:page_size]
         return pb.ListResourceSharesResponse(
-            shares=[convert.share_to_proto(row, scope_of(index, row.node)) for row in page],
+            shares=[convert.share_to_proto(row, view.scope_of(row.node)) for row in page],
             next_page_token=_share_page_token(share_sort_key(page[-1])) if len(rows) > page_size else "",
-            revision=authorizer.revision,
+            revision=view.revision,
         )

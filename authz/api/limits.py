@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from authz.domain.errors import InvalidArgument
 
+DEFAULT_PAGE_SIZE = 100  # a listing's page when the request gives no page_size
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -23,3 +25,10 @@ class Limits:
     def check_count(self, count: int, limit: int, field: str, what: str) -> None:
         if count > limit:
             raise InvalidArgument(f"{count} {what}; at most {limit} per call", field)
+
+    def page_size(self, asked: int, what: str) -> int:
+        """A listing's page size: `asked`, or DEFAULT_PAGE_SIZE for 0; beyond the limit,
+        InvalidArgument naming page_size."""
+        size = asked or DEFAULT_PAGE_SIZE
+        self.check_count(size, self.max_page_size, "page_size", what)
+        return size

@@ -12,10 +12,9 @@ from authz.domain import operations as ops
 from authz.domain.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from authz.domain.model import BindingRow
 from authz.domain.validation import shown
-from authz.engine.diff import Diff, diff_operations, diff_policy
+from authz.engine.diff import Diff
 from authz.engine.policy import Role
 from authz.engine.policy_files import check_policy_dir
-from authz.engine.scope import scope_of
 
 from . import callinfo, convert, shadow
 from .backend import Backend
@@ -48,17 +47,15 @@ class PolicyServicer(pb_grpc.PolicyServiceServicer):
         self.reloader: Any = None
 
     async def ListRoles(self, request, context) -> pb.ListRolesResponse:
-        authorizer = self.backend.authorizer
-        by_role = authorizer.index.bindings_by_role
-        roles = sorted(authorizer.policy.roles.values(), key=lambda r: (r.level, r.custom, r.name))
-        return pb.ListRolesResponse(roles=[_role_to_proto(role, len(by_role.get(role.name, ()))) for role in roles])
+        view = self.backend.authorizer.view()
+        return pb.ListRolesResponse(roles=[_role_to_proto(role, used) for role, used in view.roles()])
 
     async def GetPolicy(self, request, context) -> pb.GetPolicyResponse:
-        authorizer = self.backend.authorizer
-        policy = authorizer.file_policy
+        view = self.backend.authorizer.view()
+        files, active = view.file_policy, view.policy
         return pb.GetPolicyResponse(
-            hash=policy.digest, loaded_at=policy.loaded_at, directory=str(policy.directory),
-            role_count=len(authorizer.policy.roles), custom_role_count=len(authorizer.policy.custom_roles),
+            hash=files.digest, loaded_at=files.loaded_at, directory=str(files.directory),
+            role_count=len(active.roles), custom_role_count=len(active.custom_roles),
         )
 
     async def _role_write(self, operation) -> pb.RoleWriteResponse:
@@ -99,7 +96,8 @@ class PolicyServicer(pb_grpc.PolicyServiceServicer):
                 shown = "; ".join(map(str, problems[:MAX_PROBLEMS_SHOWN]))
                 more = f" ({len(problems)} problems in all)" if len(problems) > MAX_PROBLEMS_SHOWN else ""
                 raise FailedPrecondition(f"the candidate policy is invalid: {shown}{more}", "candidate_directory")
-            diff = await authorizer.read_off_loop(_diff_with, authorizer, candidate)
+            # The view is taken on the worker thread, with writes held off: nothing moves it.
+            diff = await authorizer.read_off_loop(lambda: authorizer.view().diff_policy(candidate))
             digest = candidate.digest
         else:
             self.backend.limits.check_count(len(request.operations), self.backend.limits.max_import_operations,
@@ -107,23 +105,24 @@ class PolicyServicer(pb_grpc.PolicyServiceServicer):
             operations = [convert.operation_from_proto(op, i) for i, op in enumerate(request.operations)]
             # On the event loop: it applies the operations to the index for a moment (bounded
             # by the import limit), which a check on another thread could see.
-            diff = diff_operations(authorizer.index, authorizer.policy, operations)
-            digest = authorizer.file_policy.digest
+            view = authorizer.view()
+            diff = view.diff_operations(operations)
+            digest = view.file_policy.digest
         return self._diff_to_proto(diff, examples, digest)
 
     def _diff_to_proto(self, diff: Diff, examples: int, digest: str) -> pb.DiffPolicyResponse:
-        authorizer = self.backend.authorizer
+        view = self.backend.authorizer.view()
 
         def flips(items):
             return [pb.Flip(subject=f.subject, resource_type=f.resource_type, resource_id=f.resource_id,
-                            action=f.action, scope=convert.scope_to_proto(scope_of(authorizer.index, f.node)))
+                            action=f.action, scope=convert.scope_to_proto(view.scope_of(f.node)))
                     for f in items[:examples]]
 
         return pb.DiffPolicyResponse(
             gained_count=len(diff.gained), lost_count=len(diff.lost), gained=flips(diff.gained),
             lost=flips(diff.lost),
             roles_in_use=[pb.RoleInUse(role=r, binding_count=n, change=c) for r, n, c in diff.roles_in_use],
-            revision=authorizer.revision, hash=digest,
+            revision=view.revision, hash=digest,
         )
 
 
@@ -152,10 +151,3 @@ def _candidate_directory(text: str) -> Path:
     if not is_dir:
         raise NotFound(f"{shown(text)} is not a directory on the server", field)
     return directory
-
-
-def _diff_with(authorizer, candidate) -> Diff:
-    """The diff of making `candidate` (a policy of files) active, with the stored custom roles."""
-    effective = candidate.with_custom_roles(authorizer.index.custom_roles.values())
-    return diff_policy(authorizer.index, authorizer.policy, effective)
-

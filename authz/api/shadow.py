@@ -23,10 +23,9 @@ from pathlib import Path
 from authz import metrics
 from authz._gen.authz.v1 import policy_pb2 as pb
 from authz.domain.errors import FailedPrecondition, InvalidArgument, PolicyError
-from authz.engine import decide
 from authz.engine import shadow as engine
 from authz.engine.policy import Policy
-from authz.engine.scope import resolve, scope_of
+from authz.service.authorizer import View
 from authz.service.reload import vet
 
 from . import convert
@@ -56,7 +55,7 @@ class Shadow:
         self.directory = directory
         self.rate = rate
         self.config = config
-        self.base = authorizer.file_policy
+        self.base = authorizer.view().file_policy
         self.active_hash = self.base.digest
         self._on_end = on_end
         self._effective_for: Policy | None = None
@@ -75,13 +74,8 @@ class Shadow:
 
     # ---- on the answer's path: sampling only
 
-    def _state(self) -> tuple:
-        authorizer = self.authorizer
-        index = authorizer.index
-        return authorizer.revision, index, authorizer.policy, index.expiries.taken
-
-    def _take(self) -> bool:
-        if self.authorizer.file_policy is not self.base:
+    def _take(self, view: View) -> bool:
+        if view.file_policy is not self.base:
             self.end("the active policy was reloaded")
             return False
         if self.rate < 1.0 and random.random() >= self.rate:
@@ -94,34 +88,37 @@ class Shadow:
         return True
 
     def offer_check(self, rpc: str, request, allowed: bool) -> None:
-        if self._take():
-            self.queue.append((rpc, request, allowed, self._state()))
+        view = self.authorizer.view()
+        if self._take(view):
+            self.queue.append((rpc, request, allowed, view.stamp()))
             self._wake.set()
 
     def offer_batch(self, checks, parts, yes: bytes) -> None:
         """The items of a BatchCheck; `parts[i]` is `yes`, the denial bytes or a CheckResponse."""
+        view = self.authorizer.view()
         state = None
         for check, part in zip(checks, parts, strict=True):
-            if self._take():
-                state = state or self._state()
+            if self._take(view):
+                state = state or view.stamp()
                 allowed = part is yes if isinstance(part, bytes) else part.allowed
                 self.queue.append(("BatchCheck", check, allowed, state))
         if state is not None:
             self._wake.set()
 
     def offer_listing(self, request, answer: tuple[bool, list[str]]) -> None:
-        if self._take():
-            self.queue.append((LISTING, request, answer, self._state()))
+        view = self.authorizer.view()
+        if self._take(view):
+            self.queue.append((LISTING, request, answer, view.stamp()))
             self._wake.set()
 
     # ---- off the answer's path
 
     def effective_candidate(self) -> Policy:
         """The candidate with the stored custom roles, as the active policy has them."""
-        active = self.authorizer.policy
-        if active is not self._effective_for:
-            self._effective = self.candidate_files.with_custom_roles(self.authorizer.index.custom_roles.values())
-            self._effective_for = active
+        view = self.authorizer.view()
+        if view.policy is not self._effective_for:
+            self._effective = view.with_stored_roles(self.candidate_files)
+            self._effective_for = view.policy
         assert self._effective is not None
         return self._effective
 
@@ -150,41 +147,38 @@ class Shadow:
                 log.exception("shadow evaluation of one question failed; it is skipped")
 
     def _evaluate(self, rpc: str, request, answer, state) -> None:
-        authorizer = self.authorizer
-        if authorizer.file_policy is not self.base:
+        active = self.authorizer.view()
+        if active.file_policy is not self.base:
             self.end("the active policy was reloaded")
             return
-        index, active = authorizer.index, authorizer.policy
-        candidate = self.effective_candidate()
-        moved = state != self._state()
+        candidate = active.under(self.effective_candidate())
+        moved = state != active.stamp()
         if rpc == LISTING:
-            node, _chain = resolve(index, convert.scope_from_proto(request.scope))
+            node, _chain = active.resolve(convert.scope_from_proto(request.scope))
             listed = (request.subject, request.action, request.resource_type)
-            if moved and decide.list_allowed(index, active, *listed, node) != tuple(answer):
+            if moved and active.list_allowed_at(*listed, node) != tuple(answer):
                 self._stale()
                 return
-            under_candidate = decide.list_allowed(index, candidate, *listed, node)
+            under_candidate = candidate.list_allowed_at(*listed, node)
             self._counted(rpc)
             for direction, what in engine.listing_directions(tuple(answer), under_candidate):
                 active_text = f"{'all' if answer[0] else ', '.join(answer[1]) or 'nothing'} listed"
                 example = engine.Example(rpc, request.subject, request.action, request.resource_type, "", node,
                                          direction == engine.CANDIDATE_DENIES, direction == engine.CANDIDATE_ALLOWS,
-                                         active_text, what, time.time(), authorizer.revision)
+                                         active_text, what, time.time(), active.revision)
                 self._disagree(rpc, direction, example)
             return
-        node, _chain = resolve(index, convert.scope_from_proto(request.scope))
+        node, _chain = active.resolve(convert.scope_from_proto(request.scope))
         asked = (request.subject, request.action, request.resource.type, request.resource.id)
-        if moved and engine.check(index, active, *asked, node) != answer:
+        if moved and active.check_at(*asked, node) != answer:
             self._stale()
             return
-        allowed = engine.check(index, candidate, *asked, node)
+        allowed = candidate.check_at(*asked, node)
         self._counted(rpc)
         flipped = engine.direction(answer, allowed)
         if flipped is not None:
-            example = engine.Example(rpc, *asked, node, answer, allowed,
-                                     engine.explained(index, active, *asked, node),
-                                     engine.explained(index, candidate, *asked, node), time.time(),
-                                     authorizer.revision)
+            example = engine.Example(rpc, *asked, node, answer, allowed, active.explain_at(*asked, node).text,
+                                     candidate.explain_at(*asked, node).text, time.time(), active.revision)
             self._disagree(rpc, flipped, example)
 
     def _counted(self, rpc: str) -> None:
@@ -214,7 +208,7 @@ class Shadow:
 
     def refresh(self) -> None:
         """End the shadow now if the active policy has been reloaded since it started."""
-        if self.running and self.authorizer.file_policy is not self.base:
+        if self.running and self.authorizer.view().file_policy is not self.base:
             self.end("the active policy was reloaded")
 
 
@@ -247,15 +241,8 @@ async def start(backend, request: pb.StartShadowRequest, path: Path) -> pb.Start
     except PolicyError as error:
         raise FailedPrecondition(f"the candidate does not fit the stored custom roles: {error.reason}") from None
     backend.shadow = backend.last_shadow = shadow
-    effective = shadow.effective_candidate()
-    dropped = []
-    for role, ids in sorted(authorizer.index.bindings_by_role.items()):
-        new = effective.roles.get(role)
-        if new is None:
-            dropped.append(pb.RoleInUse(role=role, binding_count=len(ids), change="dropped"))
-        elif new.level != authorizer.policy.roles[role].level:
-            dropped.append(pb.RoleInUse(role=role, binding_count=len(ids),
-                                        change=f"re-levelled from {authorizer.policy.roles[role].level} to {new.level}"))
+    dropped = [pb.RoleInUse(role=stale.role, binding_count=len(stale.binding_ids), change=stale.change)
+               for stale in authorizer.view().stale_roles(shadow.effective_candidate())]
     warnings = [
         f"the candidate drops role {r.role}, which {_bindings_use(r.binding_count)}: under it they grant nothing"
         if r.change == "dropped" else f"the candidate {r.change} role {r.role}, which {_bindings_use(r.binding_count)}"
@@ -307,7 +294,7 @@ def report_to_proto(shadow: Shadow, max_examples: int, backend) -> pb.ShadowRepo
                 candidate_allows=tally.disagreements.get((rpc, engine.CANDIDATE_ALLOWS), 0),
                 candidate_denies=tally.disagreements.get((rpc, engine.CANDIDATE_DENIES), 0),
             )
-    index = shadow.authorizer.index
+    view = shadow.authorizer.view()
     for example in list(reversed(tally.examples))[:max_examples]:
         entry = message.examples.add(
             rpc=example.rpc, subject=example.subject, action=example.action,
@@ -316,8 +303,9 @@ def report_to_proto(shadow: Shadow, max_examples: int, backend) -> pb.ShadowRepo
             revision=example.revision,
         )
         entry.resource.type, entry.resource.id = example.resource_type, example.resource_id
-        if index.chain(example.node) is not None:
-            entry.scope.CopyFrom(convert.scope_to_proto(scope_of(index, example.node)))
+        scope = view.known_scope(example.node)
+        if scope is not None:
+            entry.scope.CopyFrom(convert.scope_to_proto(scope))
         convert.set_time(entry, "at", example.at)
     return message
 

@@ -45,6 +45,12 @@ class Resource:
     type: str
     id: str = ""
 
+    @classmethod
+    def parse(cls, text: str) -> Resource:
+        """A resource as people write it: "type" (the type as a whole) or "type/id"."""
+        rtype, _, rid = text.partition("/")
+        return cls(rtype, rid)
+
 
 def team_subject(team_id: str) -> str:
     return f"{TEAM}:{team_id}"

@@ -160,15 +160,44 @@ def _with_parents(index: Index, points: set[Point]) -> set[Point]:
     return points | parents
 
 
+@dataclass(frozen=True)
+class StaleRole:
+    """A role that stored bindings use and a candidate policy drops (`new_level` None) or
+    re-levels: a reload refuses it unless forced, a diff and a shadow warn of it."""
+
+    role: str
+    binding_ids: frozenset[str]
+    level: str
+    new_level: str | None
+
+    @property
+    def change(self) -> str:
+        """What the candidate did to it: "dropped", or "re-levelled from X to Y"."""
+        return "dropped" if self.new_level is None else f"re-levelled from {self.level} to {self.new_level}"
+
+    @property
+    def verb(self) -> str:
+        """The same as a verb: "drops", or "re-levels from X to Y"."""
+        return "drops" if self.new_level is None else f"re-levels from {self.level} to {self.new_level}"
+
+
+def stale_roles(index: Index, active: Policy, candidate: Policy) -> list[StaleRole]:
+    """The roles stored bindings use that `candidate` drops or re-levels, by name."""
+    stale = []
+    for role, ids in sorted(index.bindings_by_role.items()):
+        new = candidate.roles.get(role)
+        old = active.roles.get(role)
+        if new is None:
+            stale.append(StaleRole(role, frozenset(ids), old.level if old is not None else "", None))
+        elif old is not None and new.level != old.level:
+            stale.append(StaleRole(role, frozenset(ids), old.level, new.level))
+    return stale
+
+
 def diff_policy(index: Index, active: Policy, candidate: Policy) -> Diff:
     """Flips if `candidate` replaced `active`, over every stored binding."""
     diff = Diff()
-    for role, ids in sorted(index.bindings_by_role.items()):
-        if role not in candidate.roles:
-            diff.roles_in_use.append((role, len(ids), "dropped"))
-        elif role in active.roles and candidate.roles[role].level != active.roles[role].level:
-            change = f"re-levelled from {active.roles[role].level} to {candidate.roles[role].level}"
-            diff.roles_in_use.append((role, len(ids), change))
+    diff.roles_in_use = [(s.role, len(s.binding_ids), s.change) for s in stale_roles(index, active, candidate)]
     grid = _Grid((active, candidate))
     points = binding_points(index, index.bindings.values())
     roles = {point: _roles_on_chain(index, *point) for point in _with_parents(index, points)}

@@ -9,9 +9,13 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from authz.domain.errors import PolicyError
 from authz.domain.model import LEVELS, WILDCARD, RoleRow
+
+if TYPE_CHECKING:
+    from .index import Index
 
 MODEL_FILE = "model.conf"
 TYPES_FILE = "resource_types.csv"
@@ -179,6 +183,11 @@ class Policy:
     @property
     def custom_roles(self) -> list[Role]:
         return [role for role in self.roles.values() if role.custom]
+
+    def with_stored_roles(self, index: Index) -> Policy:
+        """This policy plus the custom roles `index` holds (PolicyError if they do not fit): the
+        active policy of a policy of files."""
+        return self.with_custom_roles(index.custom_roles.values())
 
     def with_custom_roles(self, rows: Iterable[RoleRow]) -> Policy:
         """This policy plus custom roles from the database; PolicyError if they do not fit."""

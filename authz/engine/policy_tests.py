@@ -57,11 +57,6 @@ def _scope(item: dict) -> Scope:
     return Scope(item.get("organization", ""), item.get("workspace", ""), item.get("project", ""))
 
 
-def _resource(text: str) -> Resource:
-    rtype, _, rid = text.partition("/")
-    return Resource(rtype, rid)
-
-
 def world_operations(world: dict) -> list[tuple[str, ops.Operation]]:
     """(where in the YAML, operation) for every entity of a suite's world, parents first."""
     result: list[tuple[str, ops.Operation]] = []
@@ -81,7 +76,7 @@ def world_operations(world: dict) -> list[tuple[str, ops.Operation]]:
                                                                       _scope(binding))))
     for s, share in enumerate(world.get("shares", [])):
         result.append((f"world.shares[{s}]", ops.SetResourceMembership(
-            share["subject"], _resource(share["resource"]), _scope(share), tuple(share["actions"]))))
+            share["subject"], Resource.parse(share["resource"]), _scope(share), tuple(share["actions"]))))
     return result
 
 
@@ -148,7 +143,7 @@ def run_suite(policy: Policy, data: dict, relative: str, lines: list[int]) -> Su
     index = build_world(policy, data, relative)
     result = SuiteResult(relative, data["name"])
     for position, item in enumerate(data["assertions"]):
-        resource = _resource(item["resource"])
+        resource = Resource.parse(item["resource"])
         line = lines[position] if position < len(lines) else 0
         try:
             node, chain = resolve(index, _scope(item))

@@ -9,10 +9,6 @@ from dataclasses import dataclass, field
 
 from authz.domain.model import Node
 
-from . import decide, explain
-from .index import Index
-from .policy import Policy
-
 CANDIDATE_ALLOWS = "candidate_allows"  # the active policy denied, the candidate allows
 CANDIDATE_DENIES = "candidate_denies"  # the active policy allowed, the candidate denies
 
@@ -58,14 +54,6 @@ def direction(active: bool, candidate: bool) -> str | None:
     if active == candidate:
         return None
     return CANDIDATE_ALLOWS if candidate else CANDIDATE_DENIES
-
-
-def check(index: Index, policy: Policy, subject: str, action: str, rtype: str, rid: str, node: Node) -> bool:
-    return decide.check(index, policy, subject, action, rtype, rid, node)
-
-
-def explained(index: Index, policy: Policy, subject: str, action: str, rtype: str, rid: str, node: Node) -> str:
-    return explain.explain(index, policy, subject, action, rtype, rid, node).text
 
 
 def listing_directions(active: tuple[bool, list[str]], candidate: tuple[bool, list[str]]) -> list[tuple[str, str]]:

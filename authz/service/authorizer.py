@@ -19,13 +19,15 @@ from typing import TypeVar
 from authz import metrics
 from authz.domain import operations as ops
 from authz.domain.errors import FailedPrecondition, RevisionNotReached, Unavailable
-from authz.domain.model import BindingRow, Change, Node, Remove, Resource, RoleRow, Scope
+from authz.domain.model import BindingRow, Change, Node, Remove, Resource, RoleRow, Scope, ShareRow
 from authz.domain.wording import agree, count
 from authz.engine import decide, expiry, explain, lookup
 from authz.engine.check import CheckMemo, Question, answer, prepare
+from authz.engine.diff import Diff, StaleRole, diff_operations, diff_policy, stale_roles
+from authz.engine.explain import Decision
 from authz.engine.index import Index
 from authz.engine.plan import Planner
-from authz.engine.policy import Policy
+from authz.engine.policy import Policy, Role
 from authz.engine.scope import resolve, scope_of
 from authz.storage.base import Storage, WriteSession
 
@@ -112,13 +114,27 @@ class View:
     when it was taken. Handlers read through it and never hold the index or the policy; as
     long as a handler does not await between taking it and answering, no write moves it."""
 
-    __slots__ = ("index", "memo", "policy", "revision")
+    __slots__ = ("file_policy", "index", "memo", "policy", "revision")
 
-    def __init__(self, index: Index, policy: Policy, revision: int, memo: CheckMemo) -> None:
+    def __init__(self, index: Index, policy: Policy, revision: int, memo: CheckMemo,
+                 file_policy: Policy | None = None) -> None:
         self.index = index
         self.policy = policy
         self.revision = revision
         self.memo = memo
+        self.file_policy = policy if file_policy is None else file_policy  # the policy of the files
+
+    def under(self, policy: Policy) -> View:
+        """The same index and revision decided under another policy (a shadow's candidate)."""
+        return View(self.index, policy, self.revision, self.memo, self.file_policy)
+
+    def stamp(self) -> tuple:
+        """What the answers of this view depend on: a question asked again under a view with
+        an equal stamp is answered the same (the index object changes in place, so the count
+        of grants expired out of it is part of it)."""
+        return self.revision, self.index, self.policy, self.index.expiries.taken
+
+    # ---- checks
 
     def question(self, subject: str, action: str, has_resource: bool, rtype: str, rid: str, organization: str,
                  workspace: str, project: str) -> Question:
@@ -129,19 +145,104 @@ class View:
     def allowed(self, question: Question) -> bool:
         return answer(self.index, self.policy, question)
 
-    def explain(self, subject: str, action: str, resource: Resource, scope: Scope) -> explain.Decision:
+    def check(self, subject: str, action: str, resource: Resource, scope: Scope) -> bool:
+        """A whole check: prepared and answered as Check does."""
+        return self.allowed(self.question(subject, action, True, resource.type, resource.id, scope.organization_id,
+                                          scope.workspace_id, scope.project_id))
+
+    def check_at(self, subject: str, action: str, rtype: str, rid: str, node: Node) -> bool:
+        """A check at a node already resolved (denied at an unknown node)."""
+        return decide.check(self.index, self.policy, subject, action, rtype, rid, node)
+
+    def explain(self, subject: str, action: str, resource: Resource, scope: Scope) -> Decision:
         node, _ = resolve(self.index, scope)
-        return explain.explain(self.index, self.policy, subject, action, resource.type, resource.id, node)
+        return self.explain_at(subject, action, resource.type, resource.id, node)
+
+    def explain_at(self, subject: str, action: str, rtype: str, rid: str, node: Node) -> Decision:
+        return explain.explain(self.index, self.policy, subject, action, rtype, rid, node)
+
+    # ---- the hierarchy
+
+    def resolve(self, scope: Scope, field: str = "scope") -> tuple[Node, tuple[Node, ...] | None]:
+        """The node a scope names and its chain (None: not stored); InvalidArgument naming the
+        field for ids that are invalid or disagree with the stored hierarchy."""
+        return resolve(self.index, scope, field)
 
     def scope_of(self, node: Node) -> Scope:
         return scope_of(self.index, node)
 
-    def binding(self, binding_id: str) -> BindingRow | None:
-        return self.index.bindings.get(binding_id)
+    def known_scope(self, node: Node) -> Scope | None:
+        """The full scope of `node`, or None once it is no longer stored."""
+        return None if self.index.chain(node) is None else scope_of(self.index, node)
+
+    # ---- listings
 
     def list_allowed(self, subject: str, action: str, resource_type: str, scope: Scope) -> tuple[bool, list[str]]:
         node, _ = resolve(self.index, scope)
+        return self.list_allowed_at(subject, action, resource_type, node)
+
+    def list_allowed_at(self, subject: str, action: str, resource_type: str, node: Node) -> tuple[bool, list[str]]:
         return decide.list_allowed(self.index, self.policy, subject, action, resource_type, node)
+
+    def list_subjects(self, action: str, resource: Resource, scope: Scope, after: str,
+                      limit: int) -> tuple[list[lookup.Allowed], bool]:
+        """A page of the subjects allowed (see lookup.subjects_page); none at an unknown node."""
+        _, chain = resolve(self.index, scope)
+        if chain is None:
+            return [], False
+        return lookup.subjects_page(self.index, self.policy, action, resource.type, resource.id, chain[0], after,
+                                    limit)
+
+    def subject_access(self, subject: str, organization: str) -> list[lookup.AccessRow]:
+        return lookup.subject_access(self.index, subject, organization)
+
+    def organization_access(self, organization: str, position: int, offset: int,
+                            limit: int) -> tuple[list[lookup.AccessRow], tuple[int, int] | None]:
+        return lookup.organization_access_page(self.index, organization, position, offset, limit)
+
+    def member_expiry(self, team_id: str, subject: str) -> float:
+        """When `subject`'s membership of the team stops counting (0.0: never)."""
+        return self.index.member_row(team_id, subject).expires_at
+
+    def binding(self, binding_id: str) -> BindingRow | None:
+        return self.index.bindings.get(binding_id)
+
+    def bindings_page(self, subject: str | None, node: Node | None, limit: int, after_id: str | None,
+                      expires_before: float = 0.0) -> list[BindingRow]:
+        """Bindings of a subject and/or on a node, by id (Index.bindings_page)."""
+        return self.index.bindings_page(subject, node, limit, after_id, expires_before)
+
+    def shares_page(self, subject: str | None, node: Node | None, resource_type: str | None,
+                    resource_id: str | None, limit: int, after: tuple[str, ...] | None) -> list[ShareRow]:
+        """Shares matching every filter given, in key order (Index.shares_page)."""
+        return self.index.shares_page(subject, node, resource_type, resource_id, limit, after)
+
+    # ---- the policy
+
+    def roles(self) -> list[tuple[Role, int]]:
+        """Every role of the active policy with how many bindings use it, by level, files' roles
+        before custom ones, then name."""
+        by_role = self.index.bindings_by_role
+        roles = sorted(self.policy.roles.values(), key=lambda r: (r.level, r.custom, r.name))
+        return [(role, len(by_role.get(role.name, ()))) for role in roles]
+
+    def with_stored_roles(self, files: Policy) -> Policy:
+        """A policy of files plus the stored custom roles (PolicyError if they do not fit)."""
+        return files.with_stored_roles(self.index)
+
+    def stale_roles(self, candidate: Policy) -> list[StaleRole]:
+        """The roles stored bindings use that `candidate` (with the custom roles) drops or re-levels."""
+        return stale_roles(self.index, self.policy, candidate)
+
+    def diff_policy(self, candidate: Policy) -> Diff:
+        """The flips of making `candidate` (a policy of files) active, with the stored custom
+        roles. Seconds over a million bindings: run it through Authorizer.read_off_loop."""
+        return diff_policy(self.index, self.policy, self.with_stored_roles(candidate))
+
+    def diff_operations(self, operations: Sequence[ops.Operation]) -> Diff:
+        """The flips of applying `operations` (planned, applied to the index for a moment and
+        undone: on the event loop, so that no check on another thread sees them)."""
+        return diff_operations(self.index, self.policy, operations)
 
 
 class Authorizer:
@@ -153,7 +254,7 @@ class Authorizer:
         self.clock = clock
         self.storage = storage
         self.file_policy = policy
-        self.policy = policy.with_custom_roles(index.custom_roles.values())
+        self.policy = policy.with_stored_roles(index)
         self.index = index
         self.revision = revision
         self.planner = Planner(index, self.policy)
@@ -219,42 +320,7 @@ class Authorizer:
 
     def view(self) -> View:
         """The state as it is now, for one request."""
-        return View(self.index, self.policy, self.revision, self.memo)
-
-    # ---- decisions (synchronous, on the event loop)
-
-    def check(self, subject: str, action: str, resource: Resource, scope: Scope, field: str = "scope") -> bool:
-        _, chain = resolve(self.index, scope, field)
-        if chain is None:
-            return False
-        return decide.find_grant(self.index, self.policy, subject, action, resource.type, resource.id, chain) is not None
-
-    def explain(self, subject: str, action: str, resource: Resource, scope: Scope) -> explain.Decision:
-        node, _ = resolve(self.index, scope)
-        return explain.explain(self.index, self.policy, subject, action, resource.type, resource.id, node)
-
-    def list_allowed(self, subject: str, action: str, resource_type: str, scope: Scope) -> tuple[bool, list[str]]:
-        node, _ = resolve(self.index, scope)
-        return decide.list_allowed(self.index, self.policy, subject, action, resource_type, node)
-
-    def list_subjects(self, action: str, resource: Resource, scope: Scope, after: str,
-                      limit: int) -> tuple[list[lookup.Allowed], bool]:
-        """A page of the subjects allowed (see lookup.subjects_page); none at an unknown node."""
-        _, chain = resolve(self.index, scope)
-        if chain is None:
-            return [], False
-        return lookup.subjects_page(self.index, self.policy, action, resource.type, resource.id, chain[0], after,
-                                    limit)
-
-    def subject_access(self, subject: str, organization: str) -> list[lookup.AccessRow]:
-        return lookup.subject_access(self.index, subject, organization)
-
-    def organization_access(self, organization: str, position: int, offset: int,
-                            limit: int) -> tuple[list[lookup.AccessRow], tuple[int, int] | None]:
-        return lookup.organization_access_page(self.index, organization, position, offset, limit)
-
-    def resolve(self, scope: Scope, field: str = "scope") -> tuple[Node, tuple[Node, ...] | None]:
-        return resolve(self.index, scope, field)
+        return View(self.index, self.policy, self.revision, self.memo, self.file_policy)
 
     async def wait_for(self, revision: int, timeout: float | None, field: str = "at_least_revision") -> None:
         """Return once the index has reached `revision`, else RevisionNotReached (naming `field`)
@@ -376,13 +442,7 @@ class Authorizer:
     async def _replace_policy(self, session: WriteSession, candidate: Policy, force: bool, actor: str,
                               request_id: str) -> tuple[int, int]:
         effective = candidate.with_custom_roles(self.index.custom_roles.values())
-        stale: list[tuple[str, set[str], str]] = []
-        for role, ids in sorted(self.index.bindings_by_role.items()):
-            new = effective.roles.get(role)
-            if new is None:
-                stale.append((role, ids, "drops"))
-            elif new.level != self.policy.roles[role].level:
-                stale.append((role, ids, f"re-levels from {self.policy.roles[role].level} to {new.level}"))
+        stale = [(s.role, s.binding_ids, s.verb) for s in stale_roles(self.index, self.policy, effective)]
         if stale and not force:
             named = "; ".join(f"it {what} role {role!r}, which {count(len(ids), 'binding')}"
                               f" {agree(len(ids), 'uses', 'use')}" for role, ids, what in stale)

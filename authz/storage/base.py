@@ -1,5 +1,6 @@
 """What the rest of authz needs from a database. One contract suite
-(tests/integration/test_storage_contract.py) proves every implementation against it."""
+(tests/contract/storage_contract.py) proves every implementation against it: SqlStorage on
+SQLite and PostgreSQL, and authz/testing/memory_storage.py."""
 
 from __future__ import annotations
 

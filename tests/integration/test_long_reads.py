@@ -39,8 +39,8 @@ def test_checks_go_on_and_writes_wait_during_a_long_read(sqlite_url: str) -> Non
         assert await asyncio.to_thread(started.wait, 10)
         # The read is running: the loop still answers checks.
         where = Scope(project_id="prod-recommendations")
-        assert authorizer.check("user:ada", "read", Resource("model", "m"), where)
-        assert not authorizer.check("user:nobody", "read", Resource("model", "m"), where)
+        assert authorizer.view().check("user:ada", "read", Resource("model", "m"), where)
+        assert not authorizer.view().check("user:nobody", "read", Resource("model", "m"), where)
         # A write waits for the read to end.
         writing = asyncio.create_task(authorizer.write([ops.CreateOrganization("later")], "test", "late"))
         await asyncio.sleep(0.1)

@@ -46,23 +46,22 @@ class Engine:
         return recorded[0].id  # type: ignore[union-attr]
 
     def share(self, subject: str, resource: str, actions: tuple[str, ...], actor: str = "", **scope: str) -> None:
-        rtype, _, rid = resource.partition("/")
-        self.write(ops.SetResourceMembership(subject, Resource(rtype, rid), where(**scope), actions, actor))
+        self.write(ops.SetResourceMembership(subject, Resource.parse(resource), where(**scope), actions, actor))
 
     def node(self, **scope: str) -> Node:
         return resolve(self.index, where(**scope))[0]
 
     def check(self, subject: str, action: str, resource: str, **scope: str) -> bool:
-        rtype, _, rid = resource.partition("/")
+        asked = Resource.parse(resource)
         node = self.node(**scope)
-        allowed = decide.check(self.index, self.policy, subject, action, rtype, rid, node)
-        explained = explain.explain(self.index, self.policy, subject, action, rtype, rid, node)
+        allowed = decide.check(self.index, self.policy, subject, action, asked.type, asked.id, node)
+        explained = explain.explain(self.index, self.policy, subject, action, asked.type, asked.id, node)
         assert explained.allowed == allowed, explained.text
         return allowed
 
     def explain(self, subject: str, action: str, resource: str, **scope: str) -> explain.Decision:
-        rtype, _, rid = resource.partition("/")
-        return explain.explain(self.index, self.policy, subject, action, rtype, rid, self.node(**scope))
+        asked = Resource.parse(resource)
+        return explain.explain(self.index, self.policy, subject, action, asked.type, asked.id, self.node(**scope))
 
     def list_allowed(self, subject: str, action: str, rtype: str, **scope: str) -> tuple[bool, list[str]]:
         return decide.list_allowed(self.index, self.policy, subject, action, rtype, self.node(**scope))

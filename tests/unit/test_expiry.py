@@ -65,7 +65,7 @@ ETL = Resource("pipeline", "etl")
 
 def can_read(authorizer, subject, resource=ETL) -> bool:
     authorizer.now()
-    return authorizer.check(subject, "read", resource, where("p1"))
+    return authorizer.view().check(subject, "read", resource, where("p1"))
 
 
 def test_a_grant_counts_until_the_instant_before_its_expiry_and_not_at_it(world):
@@ -76,9 +76,9 @@ def test_a_grant_counts_until_the_instant_before_its_expiry_and_not_at_it(world)
     clock.now = END
     for subject in ("user:carol", "user:dan", "user:erin"):
         assert not can_read(authorizer, subject), subject
-        assert "holds nothing" in authorizer.explain(subject, "read", Resource("pipeline", "etl"), where("p1")).text
+        assert "holds nothing" in authorizer.view().explain(subject, "read", Resource("pipeline", "etl"), where("p1")).text
     assert can_read(authorizer, "user:frank")  # no expiry
-    assert authorizer.list_allowed("user:dan", "read", "pipeline", where("p1")) == (False, [])
+    assert authorizer.view().list_allowed("user:dan", "read", "pipeline", where("p1")) == (False, [])
 
 
 def test_before_the_earliest_expiry_nothing_is_consulted(world):
@@ -93,9 +93,9 @@ def test_before_the_earliest_expiry_nothing_is_consulted(world):
 def test_explain_shows_the_expiry(world):
     authorizer, _, _ = world
     authorizer.now()
-    text = authorizer.explain("user:carol", "read", Resource("pipeline", "etl"), where("p1")).text
+    text = authorizer.view().explain("user:carol", "read", Resource("pipeline", "etl"), where("p1")).text
     assert "until 2030-03-17T18:46:40Z" in text
-    decision = authorizer.explain("user:erin", "read", Resource("pipeline", "etl"), where("p1"))
+    decision = authorizer.view().explain("user:erin", "read", Resource("pipeline", "etl"), where("p1"))
     assert decision.via_team == "team:t1" and decision.via_team_expires_at == END
     assert "through team:t1, until" in decision.text
 

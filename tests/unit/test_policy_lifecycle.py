@@ -210,7 +210,7 @@ def test_custom_roles_are_planned_and_guarded():
     engine = tree(Engine())
     create = ops.CreateCustomRole("reviewer", "project", "project_viewer", (ops.PermissionSpec("model", "promote"),))
     engine.write(create)
-    engine.policy = engine.policy.with_custom_roles(engine.index.custom_roles.values())
+    engine.policy = engine.policy.with_stored_roles(engine.index)
     engine.planner.policy = engine.policy
     engine.bind("user:r", "reviewer", project_id="p1")
     assert engine.check("user:r", "promote", "model/m", project_id="p1")
