@@ -420,7 +420,7 @@ class Authorizer:
         if policy is not None:
             self.file_policy = policy
         if policy is not None or any(isinstance(change.row, RoleRow) for change in changes):
-            self._use_policy(self.file_policy.with_custom_roles(self.index.custom_roles.values()))
+            self._use_policy(self.file_policy.with_stored_roles(self.index))
         self._advance(revision)
 
     def _use_policy(self, policy: Policy) -> None:
@@ -441,7 +441,7 @@ class Authorizer:
 
     async def _replace_policy(self, session: WriteSession, candidate: Policy, force: bool, actor: str,
                               request_id: str) -> tuple[int, int]:
-        effective = candidate.with_custom_roles(self.index.custom_roles.values())
+        effective = candidate.with_stored_roles(self.index)
         stale = [(s.role, s.binding_ids, s.verb) for s in stale_roles(self.index, self.policy, effective)]
         if stale and not force:
             named = "; ".join(f"it {what} role {role!r}, which {count(len(ids), 'binding')}"
@@ -528,7 +528,7 @@ class Authorizer:
         with collector_paused(len(changes) >= PAUSE_COLLECTOR_FROM_OPERATIONS):
             self.index.apply_followed(changes)
         if any(type(change.row) is RoleRow for change in changes):
-            self._use_policy(self.file_policy.with_custom_roles(self.index.custom_roles.values()))
+            self._use_policy(self.file_policy.with_stored_roles(self.index))
         self._advance(record.revision)
 
     async def _reload(self, why: str) -> None:
@@ -538,7 +538,7 @@ class Authorizer:
         started = time.perf_counter()
         index, revision = await loop.run_in_executor(self._db, load_index, self.storage)
         self.index = index
-        self._use_policy(self.file_policy.with_custom_roles(index.custom_roles.values()))
+        self._use_policy(self.file_policy.with_stored_roles(index))
         metrics.SNAPSHOT_RELOADS.inc()
         log.warning("index reloaded from the database at revision %d in %.2fs", revision,
                     time.perf_counter() - started)
