@@ -68,11 +68,15 @@ def _client(args: argparse.Namespace):
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from authz.server import serve
-
     settings = _settings(args)
     logging.basicConfig(level=settings.log_level_number, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("casbin").setLevel(logging.WARNING)  # it logs every policy line at INFO
+    if settings.workers > 1:
+        from authz.workers import supervise
+
+        return supervise(settings)
+    from authz.server import serve
+
     asyncio.run(serve(settings))
     return 0
 

@@ -5,6 +5,8 @@ It passes through the same interceptors as a check and builds a response of the 
 
 from __future__ import annotations
 
+import os
+
 from authz._gen.authz.v1 import authorization_pb2 as authz_pb
 from authz._gen.authz.v1 import diagnostics_pb2 as pb
 from authz._gen.authz.v1 import diagnostics_pb2_grpc as pb_grpc
@@ -19,4 +21,4 @@ class DiagnosticsServicer(pb_grpc.DiagnosticsServiceServicer):
     async def Echo(self, request: pb.EchoRequest, context) -> pb.EchoResponse:
         revision = self.backend.revision
         result = authz_pb.CheckResponse(revision=revision)
-        return pb.EchoResponse(results=[result] * len(request.checks), revision=revision)
+        return pb.EchoResponse(results=[result] * len(request.checks), revision=revision, pid=os.getpid())
