@@ -19,8 +19,17 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, Info, disable_created_metrics
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    disable_created_metrics,
+)
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
@@ -50,13 +59,14 @@ WRITES = Counter("authz_write_operations_total", "Write operations committed, by
 
 NODE_KINDS = ("organization", "workspace", "project")
 # The state's gauges: name, help, the key of Index.counts() (None: the revision), and how workers combine.
-STATE = (
+STATE: tuple[tuple[str, str, str | None, Mode], ...] = (
     ("authz_teams", "Teams stored.", "teams", "livemax"),
     ("authz_team_members", "Team memberships stored.", "members", "livemax"),
     ("authz_role_bindings", "Role bindings stored.", "bindings", "livemax"),
     ("authz_resource_shares", "Resource shares stored (one per subject and resource).", "shares", "livemax"),
     ("authz_revision", "The revision the index is at.", None, "livemin"),
 )
+Mode = Literal["livemin", "livemax"]
 NODES_HELP = "Organizations, workspaces and projects stored."
 
 

@@ -29,6 +29,7 @@ by following the database, as every replica does."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import os
@@ -73,7 +74,7 @@ class Supervisor:
         self.settings = settings
         self.directory = directory
         self.children: dict[int, Child] = {}  # by pid
-        self.pending: list[int] = []
+        self.pending: list[int] = []  # signal numbers received, not yet handled
         self.stopping = False
         self.stop_deadline = 0.0
         self.failure: tuple[int, str] | None = None  # (exit code, message) of a start-up that failed
@@ -142,8 +143,10 @@ class Supervisor:
             self.hold.close()
             if self.httpd is not None:
                 self.httpd.socket.close()
-            worker = self.server.Worker(number, self.port, self.prepared, self.index, self.revision,
-                                        lambda revision: report.write(f"ready {revision}\n"))
+            def ready(revision: int) -> None:
+                report.write(f"ready {revision}\n")
+
+            worker = self.server.Worker(number, self.port, self.prepared, self.index, self.revision, ready)
             asyncio.run(self.server.serve(self.settings, worker))
             code = 0
         except ConfigError as error:
@@ -155,10 +158,8 @@ class Supervisor:
             traceback.print_exc()
         finally:
             for stream in (report, sys.stdout, sys.stderr):
-                try:
+                with contextlib.suppress(OSError, ValueError):
                     stream.flush()
-                except (OSError, ValueError):
-                    pass
             os._exit(code)
 
     # ---- the supervisor's loop
@@ -182,11 +183,11 @@ class Supervisor:
             for child in list(self.children.values()):
                 self._read(child)
             self._reap()
-            signals, self.pending = self.pending, []
-            for signum in signals:
-                if signum in (signal.SIGTERM, signal.SIGINT):
-                    self.stop(f"stopping on {signal.Signals(signum).name}")
-                elif signum == signal.SIGHUP:
+            received, self.pending = self.pending, []
+            for number in received:
+                if number in (signal.SIGTERM, signal.SIGINT):
+                    self.stop(f"stopping on {signal.Signals(number).name}")
+                elif number == signal.SIGHUP:
                     self._signal_all(signal.SIGHUP)
             if self.stopping and time.monotonic() >= self.stop_deadline:
                 for child in self.children.values():
@@ -270,8 +271,9 @@ class Supervisor:
                 self.start(child.number)
 
     def close(self) -> None:
-        if getattr(self, "httpd", None) is not None:
-            self.httpd.shutdown()
+        httpd = getattr(self, "httpd", None)
+        if httpd is not None:
+            httpd.shutdown()
         if getattr(self, "hold", None) is not None:
             self.hold.close()
 
@@ -321,7 +323,5 @@ def _drain(fd: int) -> None:
 
 
 def _kill(pid: int, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signum)
-    except ProcessLookupError:
-        pass

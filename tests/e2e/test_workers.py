@@ -6,6 +6,7 @@ worker is seen through the other with at_least_revision."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -13,6 +14,7 @@ import sys
 import time
 import urllib.request
 from dataclasses import fields
+from pathlib import Path
 
 import grpc
 import pytest
@@ -101,13 +103,28 @@ def wait_until(condition, what: str):
     raise AssertionError(f"gave up waiting for {what}")
 
 
+TOKEN = {"AUTHZ_ADMIN_TOKEN": "workers-test"}
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory) -> Path:
+    """A SQLite database holding the example organization, written once for the module."""
+    directory = tmp_path_factory.mktemp("seeded")
+    server = Server(directory, f"sqlite:///{directory / 'authz.db'}", env=TOKEN).start()
+    try:
+        with server.client() as client:
+            client.import_operations(example.operations())
+    finally:
+        server.stop()
+    return directory
+
+
 @pytest.fixture
-def workers(tmp_path, sqlite_url):
-    server = Server(tmp_path, sqlite_url, "--workers", "2", "--policy-poll-seconds", "0").start()
-    with server.client() as client:
-        client.import_operations(example.operations())
-    server.stop()
-    server.start()  # both workers load the example from the database
+def workers(tmp_path, seeded):
+    for path in seeded.glob("authz.db*"):
+        shutil.copy(path, tmp_path / path.name)
+    server = Server(tmp_path, f"sqlite:///{tmp_path / 'authz.db'}", "--workers", "2", "--policy-poll-seconds", "0",
+                    "--max-revision-wait-seconds", "3", env=TOKEN).start()
     yield server
     server.stop()
 
