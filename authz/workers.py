@@ -84,7 +84,7 @@ class Supervisor:
 
     def prepare(self) -> None:
         # Imported here, not at the top: prometheus_client must see PROMETHEUS_MULTIPROC_DIR,
-        # which `supervise` sets, when it is first imported (by authz.metrics).
+        # which `metrics_directory` sets, when it is first imported (by authz.metrics).
         from authz import metrics, server
         from authz.service.authorizer import load_index
         from authz.storage.sql import SqlStorage
@@ -300,11 +300,18 @@ def hold_port(address: str) -> tuple[socket.socket, int]:
     return held, held.getsockname()[1]
 
 
-def supervise(settings: Settings) -> int:
+def metrics_directory() -> str:
+    """A new directory for the workers' metrics, set as PROMETHEUS_MULTIPROC_DIR: call it before
+    anything imports prometheus_client (authz.server, authz.metrics)."""
     if "prometheus_client" in sys.modules:
         raise RuntimeError("prometheus_client was imported before the workers' metrics directory was set")
     directory = tempfile.mkdtemp(prefix="authz-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    return directory
+
+
+def supervise(settings: Settings, directory: str) -> int:
+    """Run the supervisor until its workers have stopped; removes `directory` (metrics_directory's)."""
     supervisor = Supervisor(settings, directory)
     try:
         supervisor.prepare()
