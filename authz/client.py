@@ -16,6 +16,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from authz._gen.authz.v1 import authorization_pb2 as authz_pb
 from authz._gen.authz.v1 import authorization_pb2_grpc as authz_grpc
 from authz._gen.authz.v1 import common_pb2 as common_pb
+from authz._gen.authz.v1 import diagnostics_pb2 as diag_pb
+from authz._gen.authz.v1 import diagnostics_pb2_grpc as diag_grpc
 from authz._gen.authz.v1 import directory_pb2 as dir_pb
 from authz._gen.authz.v1 import directory_pb2_grpc as dir_grpc
 from authz._gen.authz.v1 import policy_pb2 as policy_pb
@@ -36,11 +38,12 @@ def scope(project: str = "", workspace: str = "", organization: str = "") -> com
 
 def check_request(
     subject: str, action: str, resource: str, *, project: str = "", workspace: str = "", organization: str = "",
-    explain: bool = False, at_least_revision: int = 0,
+    explain: bool = False, at_least_revision: int = 0, fully_consistent: bool = False,
 ) -> authz_pb.CheckRequest:
     return authz_pb.CheckRequest(
         subject=subject, action=action, resource=parse_resource(resource),
         scope=scope(project, workspace, organization), explain=explain, at_least_revision=at_least_revision,
+        fully_consistent=fully_consistent,
     )
 
 
@@ -71,6 +74,7 @@ class Client:
         self.directory = dir_grpc.DirectoryServiceStub(self.channel)
         self.policy = policy_grpc.PolicyServiceStub(self.channel)
         self.health = health_pb2_grpc.HealthStub(self.channel)
+        self.diagnostics = diag_grpc.DiagnosticsServiceStub(self.channel)
 
     def __enter__(self) -> Client:
         return self
@@ -97,6 +101,10 @@ class Client:
                 raise TimeoutError("the server did not report SERVING in time")
             time.sleep(0.05)
 
+    def describe_replica(self) -> diag_pb.DescribeReplicaResponse:
+        """This replica's revision, index digest and process id."""
+        return self._call(self.diagnostics.DescribeReplica, diag_pb.DescribeReplicaRequest())
+
     # ---- decisions
 
     def check(self, subject: str, action: str, resource: str, **where) -> authz_pb.CheckResponse:
@@ -107,11 +115,12 @@ class Client:
 
     def list_allowed(
         self, subject: str, action: str, resource_type: str, *, project: str = "", workspace: str = "",
-        organization: str = "", at_least_revision: int = 0,
+        organization: str = "", at_least_revision: int = 0, fully_consistent: bool = False,
     ) -> authz_pb.ListAllowedResourcesResponse:
         request = authz_pb.ListAllowedResourcesRequest(
             subject=subject, action=action, resource_type=resource_type,
             scope=scope(project, workspace, organization), at_least_revision=at_least_revision,
+            fully_consistent=fully_consistent,
         )
         return self._call(self.authorization.ListAllowedResources, request)
 

@@ -104,6 +104,20 @@ class Settings:
     database_probe_seconds: float = _setting(
         5.0, "how often to read the database's revision for authz_database_up and the replica lag (0 disables)"
     )
+    follow_poll_seconds: float = _setting(
+        0.5, "how often to look for other replicas' commits in the change table (PostgreSQL's NOTIFY wakes a "
+        "replica at once; this is its fallback, and SQLite's only way)"
+    )
+    max_staleness_seconds: float = _setting(
+        0.0, "past this long without contact with the database, health says NOT_SERVING so that traffic moves "
+        "to replicas that have it (0: keep serving from memory however long)"
+    )
+    change_retention_days: float = _setting(
+        0.0, "delete change records older than this many days (0 keeps them all: the change table is the audit trail)"
+    )
+    change_retention_count: int = _setting(
+        0, "keep only this many newest change records (0 keeps them all)"
+    )
     expiry_sweep_seconds: float = _setting(
         1.0, "how often to remove expired grants from storage (they stop counting at their instant regardless; 0 disables)"
     )
@@ -144,7 +158,9 @@ class Settings:
     def validate(self) -> None:
         for item in fields(self):
             value = getattr(self, item.name)
-            if isinstance(item.default, int) and value < 1:
+            if isinstance(item.default, int) and item.default == 0 and value < 0:
+                raise ConfigError(f"{self.named(item.name)} is {value}; it must be 0 or more (default 0)")
+            if isinstance(item.default, int) and item.default >= 1 and value < 1:
                 raise ConfigError(f"{self.named(item.name)} is {value}; it must be at least 1 (default {item.default})")
             if isinstance(item.default, float) and value < 0:
                 raise ConfigError(f"{self.named(item.name)} is {value}; it must be 0 or more (default {item.default})")
@@ -154,6 +170,13 @@ class Settings:
             address = getattr(self, name)
             if address or name == "grpc_address":
                 _check_address(self.named(name), address)
+        if self.max_staleness_seconds and self.max_staleness_seconds <= self.database_probe_seconds:
+            raise ConfigError(f"{self.named('max_staleness_seconds')} is {self.max_staleness_seconds:g}; it must be "
+                              f"longer than {self.named('database_probe_seconds')} "
+                              f"({self.database_probe_seconds:g}), which is how often contact is checked")
+        if self.max_staleness_seconds and not self.database_probe_seconds:
+            raise ConfigError(f"{self.named('max_staleness_seconds')} needs {self.named('database_probe_seconds')} "
+                              "above 0: the probe is how contact with the database is checked")
         _needs(self, "tls_cert_file", "tls_key_file")
         _needs(self, "tls_key_file", "tls_cert_file")
         _needs(self, "tls_client_ca_file", "tls_cert_file", "; without a server certificate it would serve plaintext")

@@ -189,6 +189,20 @@ def worker_gone(pid: int) -> None:
     """Forget a dead worker's gauges and policy (its counters still count)."""
     mark_process_dead(pid, MULTIPROCESS_DIR)
     (Path(MULTIPROCESS_DIR) / f"authz_policy_{pid}.json").unlink(missing_ok=True)
+# Following the change table: the commits of other replicas (service/authorizer.py follow).
+FOLLOW_ERRORS = Counter(
+    "authz_follow_errors_total", "Rounds of following the change table that failed (the database unreachable...)."
+)
+CHANGES_APPLIED = Counter(
+    "authz_changes_applied_total", "Change records of other replicas applied to the index."
+)
+SNAPSHOT_RELOADS = Counter(
+    "authz_snapshot_reloads_total",
+    "Full reloads of the index from the database (the change records it needed were pruned or too old).",
+)
+CHANGES_PRUNED = Counter(
+    "authz_changes_pruned_total", "Change records deleted by --change-retention-days / --change-retention-count."
+)
 
 # Grants that expire (engine/expiry.py) and shadow evaluation of a candidate policy (shadow.py).
 GRANTS_EXPIRED = Counter(

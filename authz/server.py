@@ -11,6 +11,7 @@ import ipaddress
 import logging
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ from authz.service.authorizer import Authorizer, load_index
 from authz.service.expiry_sweep import sweep
 from authz.service.probe import DatabaseProbe
 from authz.service.reload import PolicyReloader, load_served_policy, publish
+from authz.service.retention import prune
 from authz.storage.sql import SqlStorage
 from authz.tokens import Tokens, server_tokens
 
@@ -188,6 +190,24 @@ async def _set_health(servicer: HealthServicer, status) -> None:
     metrics.SERVING.set(1 if status == health_pb2.HealthCheckResponse.SERVING else 0)
 
 
+async def _watch_staleness(servicer: HealthServicer, probe: DatabaseProbe, limit: float) -> None:
+    """Health NOT_SERVING while the database has not answered for `limit` seconds, so that
+    traffic moves to replicas that reach it; SERVING again once it answers."""
+    stale = False
+    while True:
+        await asyncio.sleep(min(1.0, limit / 4))
+        now_stale = probe.silent_for() > limit
+        if now_stale != stale:
+            stale = now_stale
+            if stale:
+                log.warning("no contact with the database for %.0fs (--max-staleness-seconds %g): NOT_SERVING",
+                            probe.silent_for(), limit)
+                await _set_health(servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
+            else:
+                log.info("the database answers again: SERVING")
+                await _set_health(servicer, health_pb2.HealthCheckResponse.SERVING)
+
+
 @dataclass
 class Prepared:
     """What `serve` reads before it starts: the policy, TLS credentials and tokens (a supervisor
@@ -286,6 +306,12 @@ async def serve(settings: Settings, worker: Worker | None = None) -> None:
     probe = DatabaseProbe(authorizer.storage.revision, lambda: authorizer.revision, settings.database_probe_seconds)
     probe.reached(revision)
     await _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
+    listening = threading.Event()  # set: the NOTIFY listener stops
+    listener = None
+    if authorizer.storage.notifies:
+        listener = threading.Thread(target=authorizer.storage.listen_for_changes, args=(authorizer.wake, listening),
+                                    name="authz-listen", daemon=True)
+        listener.start()
     # Handlers before announcing readiness: a SIGHUP's default action would end the process.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -299,6 +325,12 @@ async def serve(settings: Settings, worker: Worker | None = None) -> None:
     # Workers' state gauges are set from here (a scrape reaches the supervisor, not this process).
     publisher = loop.create_task(state.publish_every(metrics.STATE_PUBLISH_SECONDS)) \
         if isinstance(state, StateGauges) else None
+    follower = loop.create_task(authorizer.follow(settings.follow_poll_seconds))
+    pruner = loop.create_task(prune(authorizer.storage, settings.change_retention_count,
+                                    settings.change_retention_days)) \
+        if settings.change_retention_count or settings.change_retention_days else None
+    staleness = loop.create_task(_watch_staleness(health_servicer, probe, settings.max_staleness_seconds)) \
+        if settings.max_staleness_seconds > 0 else None
     log.info(
         "serving at revision %d with %d bindings (ready in %.2fs)%s",
         revision, len(index.bindings), time.perf_counter() - started,
@@ -314,9 +346,10 @@ async def serve(settings: Settings, worker: Worker | None = None) -> None:
     for signum in (signal.SIGTERM, signal.SIGHUP):
         loop.remove_signal_handler(signum)
         signal.signal(signum, signal.SIG_IGN)
-    for task in (watcher, prober, sweeper, publisher):
+    for task in (watcher, prober, sweeper, follower, pruner, staleness, publisher):
         if task is not None:
             task.cancel()
+    listening.set()
     probe.close()
     log.info("stopping: finishing calls in flight (up to %.0fs)", settings.shutdown_grace_seconds)
     await health_servicer.enter_graceful_shutdown()

@@ -53,6 +53,8 @@ class AuthorizationServicer(pb_grpc.AuthorizationServiceServicer):
 
     async def Check(self, request: pb.CheckRequest, context) -> pb.CheckResponse:
         await self.backend.wait_for(request.at_least_revision, context)
+        if request.fully_consistent:
+            await self.backend.fully_consistent(context)
         view = self.backend.authorizer.view()
         if request.explain:
             response = self._explained(request, view)
@@ -71,6 +73,8 @@ class AuthorizationServicer(pb_grpc.AuthorizationServiceServicer):
         limits.check_size(request)
         checks = request.checks
         limits.check_count(len(checks), limits.max_batch_size, "checks", "checks")
+        if any(check.fully_consistent for check in checks):
+            await self.backend.fully_consistent(context)
         while True:
             # No await in here: every item is decided in one view, at the same revision. An
             # item asking for a later revision than the index has sends the whole batch to
@@ -141,6 +145,8 @@ class AuthorizationServicer(pb_grpc.AuthorizationServiceServicer):
 
     async def ListAllowedResources(self, request: pb.ListAllowedResourcesRequest, context):
         await self.backend.wait_for(request.at_least_revision, context)
+        if request.fully_consistent:
+            await self.backend.fully_consistent(context)
         view = self.backend.authorizer.view()
         check_subject(request.subject, "subject")
         check_name(request.action, "action", "action")

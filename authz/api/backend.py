@@ -46,9 +46,17 @@ class Backend:
         authorizer = self._loaded()
         if revision <= authorizer.revision:
             return
+        await authorizer.wait_for(revision, self._wait_cap(context))
+
+    async def fully_consistent(self, context) -> None:
+        """Honour `fully_consistent`: the index at the database's newest revision, read now."""
+        await self._loaded().consistent_revision(self._wait_cap(context))
+
+    def _wait_cap(self, context) -> float:
+        """How long a request may wait for a revision: the limit, and just short of its deadline
+        (so that the answer still reaches the caller)."""
         remaining = context.time_remaining()
         cap = self.limits.max_revision_wait_seconds
         if remaining is not None:
-            # Give up just before the deadline, so that the answer still reaches the caller.
             cap = min(cap, remaining - min(0.05, remaining / 10))
-        await authorizer.wait_for(revision, cap)
+        return cap

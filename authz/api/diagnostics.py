@@ -22,3 +22,7 @@ class DiagnosticsServicer(pb_grpc.DiagnosticsServiceServicer):
         revision = self.backend.revision
         result = authz_pb.CheckResponse(revision=revision)
         return pb.EchoResponse(results=[result] * len(request.checks), revision=revision, pid=os.getpid())
+
+    async def DescribeReplica(self, request: pb.DescribeReplicaRequest, context) -> pb.DescribeReplicaResponse:
+        revision, digest = await self.backend.authorizer.describe()
+        return pb.DescribeReplicaResponse(revision=revision, index_digest=digest, pid=os.getpid())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import Resource, Scope
+from .model import Change, Resource, Scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,10 +188,14 @@ OPERATION_NAMES: dict[type, str] = {
 
 @dataclass(frozen=True, slots=True)
 class WriteRecord:
-    """One row of the change table: what a committed write asked for, and who asked."""
+    """One row of the change table: what a committed write asked for, who asked, and the rows
+    it put and removed (cascades included), in the order they were applied: what a follower
+    applies to reach the writer's index without planning again. `changes` is None for records
+    written before migration 0005, which did not keep them."""
 
     revision: int
     operations: tuple[Operation, ...]
     actor: str
     request_id: str
     committed_at: float = 0.0
+    changes: tuple[Change, ...] | None = None

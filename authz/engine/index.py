@@ -12,10 +12,11 @@ actions), and a million bindings do not carry a million copies of a few thousand
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import itertools
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from authz.domain.model import (
@@ -306,7 +307,40 @@ class Index:
             "shares": share_count,
         }
 
+    def stored_rows(self) -> Iterator[Row]:
+        """Every row the index holds, as storage holds it: grants taken out at their instant
+        and not yet removed from storage (expiries.pending) included."""
+        yield from self.custom_roles.values()
+        yield from self.nodes.values()
+        yield from self.teams.values()
+        for team_id, subjects in self.members.items():
+            for subject in subjects:
+                yield self.member_row(team_id, subject)
+        yield from self.bindings.values()
+        for by_subject in self.shares.values():
+            yield from by_subject.values()
+        yield from self.expiries.pending
+
+    def digest(self) -> str:
+        """A hash of stored_rows, the same for any two indexes holding the same rows (however
+        they came to hold them): what replicas at one revision are compared by."""
+        lines = sorted(_canonical(row) for row in self.stored_rows())
+        return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
     # ---- writing
+
+    def apply_followed(self, changes: Sequence[Change]) -> None:
+        """Apply another replica's committed changes. A removal of a grant this index has
+        already taken out at its instant (pending here, removed there by that replica's sweep
+        or by a delete) only leaves `pending`."""
+        pending = self.expiries.pending
+        if pending:
+            waiting = set(pending)
+            gone = {change.row for change in changes if type(change) is Remove and change.row in waiting}
+            if gone:
+                pending[:] = [row for row in pending if row not in gone]
+                changes = [change for change in changes if not (type(change) is Remove and change.row in gone)]
+        self.apply_all(changes)
 
     def apply(self, change: Change) -> None:
         row = change.row
@@ -521,6 +555,14 @@ class Index:
             self.custom_roles[row.name] = row
         else:
             del self.custom_roles[row.name]
+
+
+def _canonical(row: Row) -> str:
+    """A row as text that does not depend on the process (a frozenset's order follows string
+    hashes, which differ from one process to the next)."""
+    values = [sorted(value) if isinstance(value, frozenset) else value
+              for value in (getattr(row, name) for name in row.__slots__)]
+    return f"{type(row).__name__}{values!r}"
 
 
 _HANDLERS: dict[type, Callable[[Index, Any, bool], None]] = {

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -27,11 +27,16 @@ from authz.engine.index import Index
 from authz.engine.plan import Planner
 from authz.engine.policy import Policy
 from authz.engine.scope import resolve, scope_of
-from authz.storage.base import Storage
+from authz.storage.base import Storage, WriteSession
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# How long a write without a deadline waits for other writers to let go of the database.
+DEFAULT_WRITE_TIMEOUT = 30.0
+# Change records a follower reads per query.
+FOLLOW_BATCH = 500
 
 # Writes of at least this many operations run with the cyclic garbage collector paused (and
 # freeze what they made; see collector_paused).
@@ -141,9 +146,10 @@ class View:
 
 class Authorizer:
     def __init__(self, storage: Storage, policy: Policy, index: Index, revision: int,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, write_timeout: float = DEFAULT_WRITE_TIMEOUT) -> None:
         """`policy` is the policy of the files; the active one adds the stored custom roles
-        (PolicyError when they do not fit it). `clock` gives unix seconds (tests pass a fake)."""
+        (PolicyError when they do not fit it). `clock` gives unix seconds (tests pass a fake).
+        `write_timeout`: how long a write without a deadline waits for other writers."""
         self.clock = clock
         self.storage = storage
         self.file_policy = policy
@@ -151,9 +157,16 @@ class Authorizer:
         self.index = index
         self.revision = revision
         self.planner = Planner(index, self.policy)
+        # Every change to the index (a write, the follower, a reload) happens under this lock;
+        # writes also hold the database's write lock (a WriteSession) while they plan and commit.
         self._write_lock = asyncio.Lock()
         self._advanced = asyncio.Event()
+        self._wake = asyncio.Event()  # the follower: look for new commits now
+        self._loop: asyncio.AbstractEventLoop | None = None  # the follower's, for wake()
+        self.write_timeout = write_timeout
         self._db = ThreadPoolExecutor(max_workers=2, thread_name_prefix="authz-db")
+        # A write session's calls, all on one thread (a SQLite connection stays on its thread).
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="authz-writer")
         # How many reads of the whole index run on a worker thread (read_off_loop): expired
         # grants wait to leave the index until they are done, since nothing may change it under
         # them. (A DiffPolicy, seconds long, is the only such read.)
@@ -175,15 +188,22 @@ class Authorizer:
 
     async def remove_expired(self) -> int:
         """Remove from storage, through the write path (a revision and a change record), the
-        grants that have expired; how many. Another replica having removed them first makes
-        this commit fail and reload (ConcurrentWrite): the reloaded index has them no more."""
+        grants that have expired; how many. Another replica may have removed some first: the
+        catch-up under the database's lock takes those off `pending`."""
         async with self._write_lock:
             self.now()
-            return await self._flush_expired()
+            if not self.index.expiries.pending:
+                return 0
+            session = await self._begin(self.write_timeout)
+            try:
+                return await self._commit_expired(session)
+            finally:
+                await self._close(session)
 
-    async def _flush_expired(self) -> int:
-        """Under the write lock: commit the removal of the grants taken out of the index at
-        their instant (so that storage agrees with the index before anything is planned)."""
+    async def _commit_expired(self, session: WriteSession) -> int:
+        """Under both locks, with the index at the database's head: commit the removal of the
+        grants taken out of the index at their instant (so that storage agrees with the index
+        before anything is planned). The session is spent when this returns rows."""
         index = self.index
         pending = index.expiries.pending
         if not pending:
@@ -191,7 +211,7 @@ class Authorizer:
         rows = list(pending)
         recorded = expiry.removal_operations(rows, lambda node: scope_of(index, node))
         changes = [Remove(row) for row in rows]
-        await self._commit(self.revision + 1, changes, recorded, expiry.ACTOR, "", in_index=True)
+        await self._commit(session, changes, recorded, expiry.ACTOR, "", in_index=True)
         del pending[:len(rows)]
         for row in rows:
             metrics.GRANTS_EXPIRED.labels(expiry.KINDS[type(row)]).inc()
@@ -236,54 +256,97 @@ class Authorizer:
     def resolve(self, scope: Scope, field: str = "scope") -> tuple[Node, tuple[Node, ...] | None]:
         return resolve(self.index, scope, field)
 
-    async def wait_for(self, revision: int, timeout: float | None) -> None:
-        """Return once the index has reached `revision`, else RevisionNotReached after `timeout`."""
+    async def wait_for(self, revision: int, timeout: float | None, field: str = "at_least_revision") -> None:
+        """Return once the index has reached `revision`, else RevisionNotReached (naming `field`)
+        after `timeout`. A revision this replica lacks wakes the follower at once."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        if self.revision < revision:
+            self._wake.set()
         while self.revision < revision:
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 raise RevisionNotReached(
                     f"revision {revision} not reached before the deadline (the server is at {self.revision})",
-                    "at_least_revision",
+                    field,
                 )
             try:
                 await asyncio.wait_for(self._advanced.wait(), remaining)
             except TimeoutError:
                 continue
 
-    # ---- writes
+    # ---- writes (see docs/architecture.md, "The path of a write")
 
     async def write(
-        self, operations: Sequence[ops.Operation], actor: str, request_id: str, field_prefix: str | None = None
+        self, operations: Sequence[ops.Operation], actor: str, request_id: str, field_prefix: str | None = None,
+        timeout: float | None = None,
     ) -> Written:
-        """Apply operations atomically. The result carries the changes as planned under the
-        write lock: what a caller reports (bindings removed...) is counted from them, never
-        from the index before or after, which other writes may have moved."""
-        async with self._write_lock:
-            self.planner.now = self.now()
-            await self._flush_expired()
-            revision = self.revision + 1
-            with collector_paused(len(operations) >= PAUSE_COLLECTOR_FROM_OPERATIONS):
-                changes, recorded = self.planner.plan_all(operations, revision, field_prefix)
-                if not changes:
-                    return Written(self.revision, recorded)
-                await self._commit(revision, changes, recorded, actor, request_id)
-            return Written(revision, recorded, changes)
+        """Apply operations atomically, waiting up to `timeout` seconds (the request's deadline;
+        default write_timeout) for other writers. The result carries the changes as planned
+        under the locks: what a caller reports (bindings removed...) is counted from them, never
+        from the index before or after, which other writes may have moved. Shielded: a caller
+        that goes away does not cut a write short between the database and the index."""
+        return await asyncio.shield(self._write(operations, actor, request_id, field_prefix,
+                                                timeout or self.write_timeout))
 
-    async def _commit(self, revision: int, changes, recorded, actor: str, request_id: str,
-                      policy: Policy | None = None, in_index: bool = False) -> None:
-        """Commit planned changes, then apply them to the index (and swap in `policy`, or the
-        policy with changed custom roles) in one step of the event loop. `in_index`: the index
-        has them already (expired grants, taken out at their instant)."""
-        record = ops.WriteRecord(revision, tuple(recorded), actor, request_id, time.time())
+    async def _write(self, operations: Sequence[ops.Operation], actor: str, request_id: str,
+                     field_prefix: str | None, timeout: float) -> Written:
+        async with self._write_lock:
+            session = await self._begin_flushed(timeout)
+            try:
+                revision = session.head + 1
+                with collector_paused(len(operations) >= PAUSE_COLLECTOR_FROM_OPERATIONS):
+                    changes, recorded = self.planner.plan_all(operations, revision, field_prefix)
+                    if not changes:
+                        return Written(self.revision, recorded)
+                    await self._commit(session, changes, recorded, actor, request_id)
+                return Written(revision, recorded, changes)
+            finally:
+                await self._close(session)
+
+    async def _begin(self, timeout: float) -> WriteSession:
+        """Under the write lock: the database's write lock, and the index brought to its head
+        (the commits of other replicas applied), so that planning sees every earlier write."""
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(self._db, self.storage.commit, revision, changes, record)
-        except BaseException:
-            # The commit may or may not have landed (a lost connection, another writer):
-            # reload from the database rather than guess.
-            await self._resync()
+            session = await loop.run_in_executor(self._writer, self.storage.begin_write, timeout)
+        except Unavailable as error:
+            log.warning("a write is refused: %s", error.reason)
             raise
+        try:
+            if session.head != self.revision:
+                await self._catch_up_to(session.head)
+        except BaseException:
+            await self._close(session)
+            raise
+        return session
+
+    async def _begin_flushed(self, timeout: float) -> WriteSession:
+        """_begin, with the planner's instant read and no expired grant left pending: those are
+        committed first, each such commit in a session of its own."""
+        deadline = time.monotonic() + timeout
+        while True:
+            session = await self._begin(max(0.001, deadline - time.monotonic()))
+            self.planner.now = self.now()
+            if not self.index.expiries.pending:
+                return session
+            try:
+                await self._commit_expired(session)
+            finally:
+                await self._close(session)
+
+    async def _close(self, session: WriteSession) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._writer, session.close)
+
+    async def _commit(self, session: WriteSession, changes: Sequence[Change], recorded: Sequence[ops.Operation],
+                      actor: str, request_id: str, policy: Policy | None = None, in_index: bool = False) -> None:
+        """Commit planned changes as revision head + 1, then apply them to the index (and swap in
+        `policy`, or the policy with changed custom roles) in one step of the event loop.
+        `in_index`: the index has them already (expired grants, taken out at their instant).
+        A commit that fails leaves the index as it was: if it landed after all (a connection
+        lost at COMMIT), the next catch-up applies it from the change table like any other."""
+        revision = session.head + 1
+        record = ops.WriteRecord(revision, tuple(recorded), actor, request_id, time.time())
+        await asyncio.get_running_loop().run_in_executor(self._writer, session.commit, changes, record)
         for name, done in operation_counts(recorded, changes).items():
             metrics.WRITES.labels(name).inc(done)
         if not in_index:
@@ -304,47 +367,122 @@ class Authorizer:
         `force`, which removes those bindings in the same revision. Returns (revision, bindings
         removed)."""
         async with self._write_lock:
-            self.now()
-            await self._flush_expired()
-            effective = candidate.with_custom_roles(self.index.custom_roles.values())
-            stale: list[tuple[str, set[str], str]] = []
-            for role, ids in sorted(self.index.bindings_by_role.items()):
-                new = effective.roles.get(role)
-                if new is None:
-                    stale.append((role, ids, "drops"))
-                elif new.level != self.policy.roles[role].level:
-                    stale.append((role, ids, f"re-levels from {self.policy.roles[role].level} to {new.level}"))
-            if stale and not force:
-                named = "; ".join(f"it {what} role {role!r}, which {count(len(ids), 'binding')}"
-                                  f" {agree(len(ids), 'uses', 'use')}" for role, ids, what in stale)
-                raise FailedPrecondition(f"{named} (a forced reload removes them)")
-            removals = [ops.DeleteRoleBinding(binding_id) for _, ids, _ in stale for binding_id in sorted(ids)]
-            if not removals:
-                self.file_policy = candidate
-                self._use_policy(effective)
-                return self.revision, 0
-            revision = self.revision + 1
-            changes, recorded = self.planner.plan_all(removals, revision)
-            await self._commit(revision, changes, recorded, actor, request_id, policy=candidate)
-            return revision, len(removals)
+            session = await self._begin_flushed(self.write_timeout)
+            try:
+                return await self._replace_policy(session, candidate, force, actor, request_id)
+            finally:
+                await self._close(session)
 
-    async def _resync(self) -> None:
+    async def _replace_policy(self, session: WriteSession, candidate: Policy, force: bool, actor: str,
+                              request_id: str) -> tuple[int, int]:
+        effective = candidate.with_custom_roles(self.index.custom_roles.values())
+        stale: list[tuple[str, set[str], str]] = []
+        for role, ids in sorted(self.index.bindings_by_role.items()):
+            new = effective.roles.get(role)
+            if new is None:
+                stale.append((role, ids, "drops"))
+            elif new.level != self.policy.roles[role].level:
+                stale.append((role, ids, f"re-levels from {self.policy.roles[role].level} to {new.level}"))
+        if stale and not force:
+            named = "; ".join(f"it {what} role {role!r}, which {count(len(ids), 'binding')}"
+                              f" {agree(len(ids), 'uses', 'use')}" for role, ids, what in stale)
+            raise FailedPrecondition(f"{named} (a forced reload removes them)")
+        removals = [ops.DeleteRoleBinding(binding_id) for _, ids, _ in stale for binding_id in sorted(ids)]
+        if not removals:
+            self.file_policy = candidate
+            self._use_policy(effective)
+            return self.revision, 0
+        revision = session.head + 1
+        changes, recorded = self.planner.plan_all(removals, revision)
+        await self._commit(session, changes, recorded, actor, request_id, policy=candidate)
+        return revision, len(removals)
+
+    # ---- following the change table (other replicas' commits)
+
+    def wake(self) -> None:
+        """Ask the follower to look for new commits now (thread-safe: the listener calls it)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def follow(self, poll_seconds: float) -> None:
+        """Apply the commits of other replicas, in revision order, forever: at each wake (a
+        NOTIFY, a request waiting for a revision this replica lacks) and every `poll_seconds`.
+        A database that cannot be reached is counted (authz_follow_errors_total) and tried
+        again; checks go on from the index meanwhile."""
+        self._loop = asyncio.get_running_loop()
+        failing = False
+        while True:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), poll_seconds)
+            self._wake.clear()
+            try:
+                await self.catch_up()
+            except Exception as error:  # noqa: BLE001 -- whatever it was, the next round tries again
+                metrics.FOLLOW_ERRORS.inc()
+                if not failing:
+                    reason = getattr(error, "reason", None) or str(error) or type(error).__name__
+                    log.warning("cannot follow the change table: %s; checks go on at revision %d", reason,
+                                self.revision)
+                failing = True
+                continue
+            if failing:
+                log.info("following the change table again, at revision %d", self.revision)
+            failing = False
+
+    async def catch_up(self) -> int:
+        """Bring the index to the database's head; the revision reached."""
         loop = asyncio.get_running_loop()
-        try:
-            index, revision = await loop.run_in_executor(self._db, load_index, self.storage)
-        except Unavailable as error:
-            # The database is gone: checks go on from the index; the next write tries again.
-            log.warning("cannot reload the index after a failed commit (%s); keeping the one in memory",
-                        error.reason)
-            return
-        except Exception:
-            log.exception("reloading the index after a failed commit failed; keeping the old one")
-            return
+        head = await loop.run_in_executor(self._db, self.storage.revision)
+        if head > self.revision:
+            async with self._write_lock:
+                await self._catch_up_to(head)
+        return self.revision
+
+    async def consistent_revision(self, timeout: float | None) -> int:
+        """For a fully consistent read: the database's head revision, once the index has reached
+        it (Unavailable when the database cannot be reached)."""
+        head = await asyncio.get_running_loop().run_in_executor(self._db, self.storage.revision)
+        await self.wait_for(head, timeout, "fully_consistent")
+        return head
+
+    async def _catch_up_to(self, head: int) -> None:
+        """Under the write lock: apply the change records up to `head`, in order. Records older
+        than migration 0005 (no row changes) or a gap (pruned records) load a snapshot instead."""
+        loop = asyncio.get_running_loop()
+        while self.revision < head:
+            records = await loop.run_in_executor(self._db, self.storage.read_changes, self.revision, FOLLOW_BATCH)
+            if not records or records[0].revision != self.revision + 1:
+                oldest = f"the oldest kept is {records[0].revision}" if records else "none is kept"
+                await self._reload(f"the change records after revision {self.revision} are gone ({oldest})")
+                return
+            for record in records:
+                if record.changes is None:
+                    await self._reload(f"change record {record.revision} predates row changes (migration 0005)")
+                    return
+                self._apply_followed(record)
+                metrics.CHANGES_APPLIED.inc()
+                await asyncio.sleep(0)  # checks between records: each record is one step
+
+    def _apply_followed(self, record: ops.WriteRecord) -> None:
+        changes = record.changes or ()
+        with collector_paused(len(changes) >= PAUSE_COLLECTOR_FROM_OPERATIONS):
+            self.index.apply_followed(changes)
+        if any(type(change.row) is RoleRow for change in changes):
+            self._use_policy(self.file_policy.with_custom_roles(self.index.custom_roles.values()))
+        self._advance(record.revision)
+
+    async def _reload(self, why: str) -> None:
+        """Replace the index by a snapshot of the database (under the write lock)."""
+        loop = asyncio.get_running_loop()
+        log.warning("%s: loading a full snapshot of the database", why)
+        started = time.perf_counter()
+        index, revision = await loop.run_in_executor(self._db, load_index, self.storage)
         self.index = index
         self._use_policy(self.file_policy.with_custom_roles(index.custom_roles.values()))
-        log.warning("index reloaded from the database at revision %d after a failed commit", revision)
-        if revision > self.revision:
-            self._advance(revision)
+        metrics.SNAPSHOT_RELOADS.inc()
+        log.warning("index reloaded from the database at revision %d in %.2fs", revision,
+                    time.perf_counter() - started)
+        self._advance(max(revision, self.revision))
 
     def _advance(self, revision: int) -> None:
         self.revision = revision
@@ -362,6 +500,10 @@ class Authorizer:
             finally:
                 self._reading_off_loop -= 1
 
+    async def describe(self) -> tuple[int, str]:
+        """(revision, the index's digest), read off the event loop with writes held off."""
+        return await self.read_off_loop(lambda: (self.revision, self.index.digest()))
+
     # ---- reads from storage
 
     async def list_role_bindings(
@@ -377,11 +519,15 @@ class Authorizer:
             return self.index.bindings_page(subject, node, limit, after_id, expires_before), self.revision
         loop = asyncio.get_running_loop()
         async with self._write_lock:
-            await self._flush_expired()
+            self.now()
+            if self.index.expiries.pending:
+                session = await self._begin_flushed(self.write_timeout)
+                await self._close(session)
             rows = await loop.run_in_executor(self._db, self.storage.list_role_bindings, limit, after_id,
                                               expires_before)
             return rows, self.revision
 
     def close(self) -> None:
+        self._writer.shutdown(wait=True)
         self._db.shutdown(wait=True)
         self.storage.close()

@@ -4,8 +4,8 @@ Grants stop counting at their instant without it (the index takes them out when 
 clock read reaches them; see engine/expiry.py). The sweep makes the database, the change
 table and so replicas and watchers agree: every `seconds` it commits the removal of what has
 expired, through the normal write path (a revision and a change record, actor
-"authz:expiry"). Replicas sweeping the same database are safe: the second commit finds the
-revision moved, reloads (the rows are gone) and has nothing left to remove."""
+"authz:expiry"). Replicas sweeping the same database are safe: the second to take the
+database's write lock first applies the first one's removal, which leaves it nothing to remove."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ async def sweep(authorizer: Authorizer, seconds: float) -> None:
         try:
             removed = await authorizer.remove_expired()
         except AuthzError as error:
-            # Another replica removed them first (ABORTED, after which the index is reloaded),
-            # or the database is unreachable: the next round tries again.
+            # The database is unreachable, or its write lock was held too long: the next round
+            # tries again.
             log.info("expired grants not removed this round: %s", error.reason)
             continue
         except Exception:

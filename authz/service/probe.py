@@ -31,6 +31,7 @@ class DatabaseProbe:
         self.interval = interval
         self.timeout = max(interval, MIN_TIMEOUT_SECONDS)
         self.up: bool | None = None
+        self.last_contact = time.monotonic()  # when the database last answered
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="authz-probe")
         self._pending: asyncio.Future[int] | None = None
 
@@ -39,6 +40,7 @@ class DatabaseProbe:
         which has just read the whole database)."""
         metrics.DATABASE_UP.set(1)
         metrics.DATABASE_LAST_CONTACT.set(time.time())
+        self.last_contact = time.monotonic()
         metrics.REPLICA_LAG.set(max(0, stored - self.index_revision()))
         if self.up is False:
             log.info("the database answers again")
@@ -61,6 +63,10 @@ class DatabaseProbe:
             return False
         self.reached(stored)
         return True
+
+    def silent_for(self) -> float:
+        """Seconds since the database last answered."""
+        return time.monotonic() - self.last_contact
 
     async def run(self) -> None:
         while True:

@@ -3,6 +3,7 @@ key to delete by, and the row to rebuild from selected columns."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,10 +12,13 @@ from sqlalchemy import Delete, Insert, Select, Table, and_, bindparam, select
 
 from authz.domain.model import (
     BindingRow,
+    Change,
     MemberRow,
     Node,
     OrganizationRow,
     ProjectRow,
+    Put,
+    Remove,
     RoleRow,
     Row,
     ShareRow,
@@ -177,3 +181,43 @@ LOAD_ORDER: tuple[type, ...] = (
     BindingRow,
     ShareRow,
 )
+
+
+# The row changes of a change record (the `row_changes` column, migration 0005), as JSON text:
+#     [["put", "role_bindings", ["b1", "user:eve", "viewer", "project", "p1", 7, null]], ...]
+# one array per change: "put" or "remove", the table, and the row's column values in table
+# order (what `Mapping.values` gives and `Mapping.build` takes).
+PUT, REMOVE = "put", "remove"
+_TABLES: dict[str, type] = {mapping.table.name: row_type for row_type, mapping in MAPPINGS.items()}
+
+
+def encode_changes(changes: Sequence[Change]) -> str:
+    items = []
+    for change in changes:
+        mapping = MAPPINGS[type(change.row)]
+        kind = PUT if type(change) is Put else REMOVE
+        items.append((kind, mapping.table.name, list(mapping.values(change.row).values())))
+    return json.dumps(items, separators=(",", ":"))
+
+
+def decode_changes(text: str, builders: dict[type, Callable[[Sequence[Any]], Row]] | None = None) -> tuple[Change, ...]:
+    """The changes of `encode_changes` text; ValueError when it is not such text. `builders`
+    (from load_builders) lets the rows of many records share their nodes and names."""
+    builders = builders or load_builders()
+    items = json.loads(text)
+    if not isinstance(items, list):
+        raise ValueError("stored row changes are not a JSON array")
+    changes: list[Change] = []
+    for number, item in enumerate(items):
+        try:
+            kind, table, values = item
+            row = builders[_TABLES[table]](values)
+        except (KeyError, TypeError, ValueError, IndexError):
+            raise ValueError(f"stored row change {number} is not [kind, table, values]") from None
+        if kind == PUT:
+            changes.append(Put(row))
+        elif kind == REMOVE:
+            changes.append(Remove(row))
+        else:
+            raise ValueError(f"stored row change {number} has an unknown kind {kind!r}")
+    return tuple(changes)

@@ -129,6 +129,8 @@ changes = Table(
     Column("actor", String, nullable=False),
     Column("request_id", String, nullable=False),
     Column("operations", Text, nullable=False),  # JSON, see codec.py
+    # The rows put and removed, JSON (rows.encode_changes); NULL before migration 0005.
+    Column("row_changes", Text, nullable=True),
 )
 
 custom_roles = Table(

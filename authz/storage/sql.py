@@ -10,6 +10,7 @@ import fcntl
 import itertools
 import os
 import sqlite3
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -21,7 +22,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -30,7 +31,7 @@ from authz.domain.model import BindingRow, Change, Put, Remove, Row
 from authz.domain.operations import WriteRecord
 
 from . import codec, schema
-from .rows import LOAD_ORDER, MAPPINGS, load_builders
+from .rows import LOAD_ORDER, MAPPINGS, decode_changes, encode_changes, load_builders
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -38,8 +39,11 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # eight bytes of sha256(b"authz.storage.migrate"), as a signed 64-bit integer).
 MIGRATION_LOCK_KEY = 3057599697532096151
 
-# How long a writer waits for another writer's lock before giving up with ConcurrentWrite.
+# How long a writer waits for another writer's lock by default (a write waits as long as its
+# deadline allows; see begin_write), in milliseconds.
 LOCK_TIMEOUT_MS = 5000
+# How long opening a PostgreSQL connection may take before the database counts as unreachable.
+CONNECT_TIMEOUT_SECONDS = 5
 
 # From this many rows of one table in one commit, PostgreSQL gets them through COPY.
 COPY_FROM_ROWS = 64
@@ -69,6 +73,18 @@ _ADVANCE = (
     .returning(schema.revision_counter.c.revision)
 )
 _CURRENT = select(schema.revision_counter.c.revision).where(schema.revision_counter.c.id == 1)
+_LOCK = _CURRENT.with_for_update()
+_SET_REVISION = (
+    update(schema.revision_counter).where(schema.revision_counter.c.id == 1).values(revision=bindparam("revision"))
+)
+
+# The PostgreSQL channel a commit notifies (inside its transaction, so delivered at commit) with
+# its revision; followers LISTEN on it.
+NOTIFY_CHANNEL = "authz_changes"
+# The delay before a follower's listener connects again after losing its connection.
+LISTEN_RETRY_SECONDS = 1.0
+# Change records deleted per statement when pruning (each statement is its own short write).
+PRUNE_BATCH = 10_000
 
 
 def create_storage_engine(url: str, read_only: bool = False) -> Engine:
@@ -85,7 +101,7 @@ def create_storage_engine(url: str, read_only: bool = False) -> Engine:
     if backend == "postgresql":
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
-        engine = create_engine(parsed, pool_pre_ping=True)
+        engine = create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS})
 
         @event.listens_for(engine, "connect")
         def on_pg_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -245,33 +261,62 @@ class SqlStorage:
     # Writes.
 
     def commit(self, revision: int, changes: Sequence[Change], record: WriteRecord) -> None:
-        if record.revision != revision:
-            raise ValueError(f"record is for revision {record.revision}, not {revision}")
-        # Encoded before the transaction, so that an unencodable record writes nothing.
-        operations = codec.encode(record.operations)
-        committed_at = record.committed_at or time.time()
+        session = self.begin_write(LOCK_TIMEOUT_MS / 1000)
         try:
-            with _reachable("the write is not acknowledged, retry"), self._write() as connection:
-                stored = connection.execute(_ADVANCE).scalar_one()
-                if stored != revision:
-                    raise ConcurrentWrite(
-                        f"the stored revision is {stored - 1}; this write expected {revision - 1}"
-                    )
-                _apply(connection, changes)
-                connection.execute(
-                    schema.changes.insert(),
-                    {
-                        "revision": revision,
-                        "committed_at": committed_at,
-                        "actor": record.actor,
-                        "request_id": record.request_id,
-                        "operations": operations,
-                    },
-                )
+            if session.head != revision - 1:
+                raise ConcurrentWrite(f"the stored revision is {session.head}; this write expected {revision - 1}")
+            session.commit(changes, record)
+        finally:
+            session.close()
+
+    def begin_write(self, timeout: float) -> SqlWriteSession:
+        """A write transaction holding the database's write lock (the revision counter's row on
+        PostgreSQL, SQLite's write lock), waiting up to `timeout` seconds for another writer to
+        let go of it; Unavailable after that, or when the database cannot be reached."""
+        wait_ms = max(1, int(timeout * 1000))
+        connection = None
+        try:
+            with _reachable("the write is not acknowledged, retry"):
+                connection = self._engine.connect()
+                if self._sqlite:
+                    sqlite = connection.connection.driver_connection
+                    assert sqlite is not None
+                    sqlite.execute(f"PRAGMA busy_timeout = {wait_ms}")
+                    sqlite.execute(f"PRAGMA cache_size = -{WRITE_CACHE_KIB}")
+                    connection.execution_options(**{_SQLITE_BEGIN: "BEGIN IMMEDIATE"})
+                    transaction = connection.begin()
+                    head = connection.execute(_CURRENT).scalar_one()
+                else:
+                    transaction = connection.begin()
+                    connection.exec_driver_sql(f"SET LOCAL lock_timeout = {wait_ms}")
+                    head = connection.execute(_LOCK).scalar_one()
         except DBAPIError as error:
+            if connection is not None:
+                self._release(connection)
             if _is_conflict(error):
-                raise ConcurrentWrite(f"another writer held the database: {error.orig}") from error
+                raise Unavailable(f"another writer held the database's write lock for {timeout:.1f}s; the write "
+                                  "is not acknowledged, retry") from error
             raise
+        except BaseException:
+            if connection is not None:
+                self._release(connection)
+            raise
+        return SqlWriteSession(self, connection, transaction, head)
+
+    def _release(self, connection: Connection) -> None:
+        """Give a write connection back: rolled back, with SQLite's usual cache and busy timeout."""
+        try:
+            if connection.in_transaction():
+                connection.rollback()
+            if self._sqlite and not connection.invalidated:
+                sqlite = connection.connection.driver_connection
+                assert sqlite is not None
+                sqlite.execute(f"PRAGMA cache_size = -{DEFAULT_CACHE_KIB}")
+                sqlite.execute(f"PRAGMA busy_timeout = {LOCK_TIMEOUT_MS}")
+        except DBAPIError:
+            connection.invalidate()
+        finally:
+            connection.close()
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -347,21 +392,120 @@ class SqlStorage:
         table = schema.changes
         query = (
             select(
-                table.c.revision, table.c.operations, table.c.actor, table.c.request_id, table.c.committed_at
+                table.c.revision, table.c.operations, table.c.actor, table.c.request_id, table.c.committed_at,
+                table.c.row_changes,
             )
             .where(table.c.revision > after)
             .order_by(table.c.revision)
             .limit(limit)
         )
-        with self._engine.connect() as connection:
+        with _reachable("cannot read the change table"), self._engine.connect() as connection:
             rows = connection.execute(query).all()
+        builders = load_builders()
         return [
-            WriteRecord(revision, codec.decode(operations), actor, request_id, committed_at)
-            for revision, operations, actor, request_id, committed_at in rows
+            WriteRecord(revision, codec.decode(operations), actor, request_id, committed_at,
+                        None if row_changes is None else decode_changes(row_changes, builders))
+            for revision, operations, actor, request_id, committed_at, row_changes in rows
         ]
+
+    def prune_changes(self, keep_count: int, older_than: float) -> int:
+        """Delete change records beyond the newest `keep_count` (0: no limit by count) and those
+        committed before `older_than` (unix seconds; 0: no limit by age); how many. In batches of
+        PRUNE_BATCH, each a short transaction, so that writers wait for none for long."""
+        table = schema.changes
+        with _reachable("cannot prune the change table"), self._engine.connect() as connection:
+            head = connection.execute(_CURRENT).scalar_one()
+            cutoff = 0  # records with revision <= cutoff go
+            if keep_count:
+                cutoff = max(cutoff, head - keep_count)
+            if older_than:
+                newest_old = connection.execute(
+                    select(func.max(table.c.revision)).where(table.c.committed_at < older_than)
+                ).scalar_one()
+                cutoff = max(cutoff, newest_old or 0)
+            oldest = connection.execute(select(func.min(table.c.revision))).scalar_one()
+            connection.rollback()
+        if oldest is None or cutoff < oldest:
+            return 0
+        deleted = 0
+        for start in range(oldest, cutoff + 1, PRUNE_BATCH):
+            end = min(cutoff, start + PRUNE_BATCH - 1)
+            with _reachable("cannot prune the change table"), self._write() as connection:
+                result = connection.execute(table.delete().where(table.c.revision <= end))
+                deleted += result.rowcount
+        return deleted
+
+    @property
+    def notifies(self) -> bool:
+        """Does a commit notify followers (listen_for_changes), or must they poll?"""
+        return not self._sqlite
+
+    def listen_for_changes(self, wake: Callable[[], None], stopped: threading.Event) -> None:
+        """Call `wake` whenever another process commits, until `stopped` is set; blocks (run it on
+        a thread of its own). PostgreSQL only: a connection of its own LISTENs on NOTIFY_CHANNEL,
+        and connects again after LISTEN_RETRY_SECONDS when lost, waking once it has (a commit
+        may have gone unnoticed meanwhile)."""
+        import psycopg  # only PostgreSQL gets here
+
+        dsn = self._engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        while not stopped.is_set():
+            try:
+                with psycopg.connect(dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS) as connection:
+                    connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    wake()
+                    while not stopped.is_set():
+                        for _ in connection.notifies(timeout=LISTEN_RETRY_SECONDS, stop_after=1):
+                            wake()
+            except psycopg.Error:
+                stopped.wait(LISTEN_RETRY_SECONDS)
 
     def close(self) -> None:
         self._engine.dispose()
+
+
+class SqlWriteSession:
+    """One write transaction holding the database's write lock (SqlStorage.begin_write). `head`
+    is the stored revision under the lock: no other writer can move it until `close`. Call it
+    from one thread at a time; `close` always (it rolls back what `commit` did not end)."""
+
+    def __init__(self, storage: SqlStorage, connection: Connection, transaction: Any, head: int) -> None:
+        self._storage = storage
+        self._connection = connection
+        self._transaction = transaction
+        self.head = head
+
+    def commit(self, changes: Sequence[Change], record: WriteRecord) -> None:
+        """Apply `changes`, append `record` (whose revision must be head + 1) and commit. Returns
+        once durable; the write lock is released."""
+        revision = self.head + 1
+        if record.revision != revision:
+            raise ValueError(f"record is for revision {record.revision}, not {revision}")
+        # Encoded before anything is written, so that an unencodable record writes nothing.
+        operations = codec.encode(record.operations)
+        row_changes = encode_changes(changes)
+        connection = self._connection
+        with _reachable("the write is not acknowledged, retry"):
+            _apply(connection, changes)
+            connection.execute(
+                schema.changes.insert(),
+                {
+                    "revision": revision,
+                    "committed_at": record.committed_at or time.time(),
+                    "actor": record.actor,
+                    "request_id": record.request_id,
+                    "operations": operations,
+                    "row_changes": row_changes,
+                },
+            )
+            connection.execute(_SET_REVISION, {"revision": revision})
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_notify(:channel, :revision)"),
+                                   {"channel": NOTIFY_CHANNEL, "revision": str(revision)})
+            self._transaction.commit()
+        self.head = revision
+
+    def close(self) -> None:
+        self._storage._release(self._connection)
 
 
 def _apply(connection: Connection, changes: Sequence[Change]) -> None:

@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
-from authz.domain.errors import ConcurrentWrite, ConfigError
+from authz.domain.errors import ConcurrentWrite, ConfigError, Unavailable
 from authz.domain.model import (
     ORGANIZATION,
     PROJECT,
@@ -483,7 +483,7 @@ def test_concurrent_writers_exactly_one_wins(database_url: str, storage: SqlStor
     assert [r.revision for r in storage.read_changes(0, 100)] == [1, 2]
 
 
-def test_a_writer_blocked_too_long_gets_concurrent_write(
+def test_a_writer_blocked_too_long_gets_unavailable(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sql, "LOCK_TIMEOUT_MS", 200)
@@ -502,7 +502,7 @@ def test_a_writer_blocked_too_long_gets_concurrent_write(
         holder.execute(text("SELECT revision FROM authz_revision WHERE id = 1 FOR UPDATE"))
     try:
         started = time.monotonic()
-        with pytest.raises(ConcurrentWrite):
+        with pytest.raises(Unavailable, match="write lock"):
             store.commit(2, [Put(OrganizationRow("blocked"))], record(2))
         assert time.monotonic() - started < 5
     finally:

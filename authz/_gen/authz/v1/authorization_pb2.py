@@ -27,7 +27,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from authz._gen.authz.v1 import policy_pb2 as authz_dot_v1_dot_policy__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61uthz/v1/authorization.proto\x12\x08\x61uthz.v1\x1a\x15\x61uthz/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15\x61uthz/v1/policy.proto\"\xa1\x01\n\x0c\x43heckRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12$\n\x08resource\x18\x03 \x01(\x0b\x32\x12.authz.v1.Resource\x12\x1e\n\x05scope\x18\x04 \x01(\x0b\x32\x0f.authz.v1.Scope\x12\x0f\n\x07\x65xplain\x18\x05 \x01(\x08\x12\x19\n\x11\x61t_least_revision\x18\x06 \x01(\x04\"^\n\rCheckResponse\x12\x0f\n\x07\x61llowed\x18\x01 \x01(\x08\x12\x10\n\x08revision\x18\x02 \x01(\x04\x12*\n\x0b\x65xplanation\x18\x03 \x01(\x0b\x32\x15.authz.v1.Explanation\"\x97\x03\n\x0b\x45xplanation\x12(\n\x04rule\x18\x01 \x01(\x0e\x32\x1a.authz.v1.Explanation.Rule\x12\x0c\n\x04text\x18\x02 \x01(\t\x12&\n\x07\x62inding\x18\x03 \x01(\x0b\x32\x15.authz.v1.RoleBinding\x12\x10\n\x08via_team\x18\x04 \x01(\t\x12&\n\x05share\x18\x05 \x01(\x0b\x32\x17.authz.v1.ResourceShare\x12)\n\x0bpolicy_line\x18\x06 \x01(\x0b\x32\x14.authz.v1.PolicyLine\x12\x16\n\x0einherited_from\x18\x07 \x01(\t\x12\x16\n\x0e\x63losest_misses\x18\x08 \x03(\t\x12\x37\n\x13via_team_expires_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Z\n\x04Rule\x12\r\n\tRULE_NONE\x10\x00\x12\x15\n\x11RULE_ROLE_BINDING\x10\x01\x12\x17\n\x13RULE_RESOURCE_SHARE\x10\x02\x12\x13\n\x0fRULE_MEMBERSHIP\x10\x03\";\n\x11\x42\x61tchCheckRequest\x12&\n\x06\x63hecks\x18\x01 \x03(\x0b\x32\x16.authz.v1.CheckRequest\"P\n\x12\x42\x61tchCheckResponse\x12(\n\x07results\x18\x01 \x03(\x0b\x32\x17.authz.v1.CheckResponse\x12\x10\n\x08revision\x18\x02 \x01(\x04\"\x90\x01\n\x1bListAllowedResourcesRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\x15\n\rresource_type\x18\x03 \x01(\t\x12\x1e\n\x05scope\x18\x04 \x01(\x0b\x32\x0f.authz.v1.Scope\x12\x19\n\x11\x61t_least_revision\x18\x05 \x01(\x04\"R\n\x1cListAllowedResourcesResponse\x12\x13\n\x0b\x66ull_access\x18\x01 \x01(\x08\x12\x0b\n\x03ids\x18\x02 \x03(\t\x12\x10\n\x08revision\x18\x03 \x01(\x04\"\xad\x01\n\x13ListSubjectsRequest\x12\x0e\n\x06\x61\x63tion\x18\x01 \x01(\t\x12$\n\x08resource\x18\x02 \x01(\x0b\x32\x12.authz.v1.Resource\x12\x1e\n\x05scope\x18\x03 \x01(\x0b\x32\x0f.authz.v1.Scope\x12\x19\n\x11\x61t_least_revision\x18\x04 \x01(\x04\x12\x11\n\tpage_size\x18\x05 \x01(\r\x12\x12\n\npage_token\x18\x06 \x01(\t\"m\n\x14ListSubjectsResponse\x12*\n\x08subjects\x18\x01 \x03(\x0b\x32\x18.authz.v1.AllowedSubject\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x10\n\x08revision\x18\x03 \x01(\x04\"B\n\x0e\x41llowedSubject\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x1f\n\x06grants\x18\x02 \x03(\x0b\x32\x0f.authz.v1.Grant2\xcf\x02\n\x14\x41uthorizationService\x12\x38\n\x05\x43heck\x12\x16.authz.v1.CheckRequest\x1a\x17.authz.v1.CheckResponse\x12G\n\nBatchCheck\x12\x1b.authz.v1.BatchCheckRequest\x1a\x1c.authz.v1.BatchCheckResponse\x12\x65\n\x14ListAllowedResources\x12%.authz.v1.ListAllowedResourcesRequest\x1a&.authz.v1.ListAllowedResourcesResponse\x12M\n\x0cListSubjects\x12\x1d.authz.v1.ListSubjectsRequest\x1a\x1e.authz.v1.ListSubjectsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x61uthz/v1/authorization.proto\x12\x08\x61uthz.v1\x1a\x15\x61uthz/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15\x61uthz/v1/policy.proto\"\xbb\x01\n\x0c\x43heckRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12$\n\x08resource\x18\x03 \x01(\x0b\x32\x12.authz.v1.Resource\x12\x1e\n\x05scope\x18\x04 \x01(\x0b\x32\x0f.authz.v1.Scope\x12\x0f\n\x07\x65xplain\x18\x05 \x01(\x08\x12\x19\n\x11\x61t_least_revision\x18\x06 \x01(\x04\x12\x18\n\x10\x66ully_consistent\x18\x07 \x01(\x08\"^\n\rCheckResponse\x12\x0f\n\x07\x61llowed\x18\x01 \x01(\x08\x12\x10\n\x08revision\x18\x02 \x01(\x04\x12*\n\x0b\x65xplanation\x18\x03 \x01(\x0b\x32\x15.authz.v1.Explanation\"\x97\x03\n\x0b\x45xplanation\x12(\n\x04rule\x18\x01 \x01(\x0e\x32\x1a.authz.v1.Explanation.Rule\x12\x0c\n\x04text\x18\x02 \x01(\t\x12&\n\x07\x62inding\x18\x03 \x01(\x0b\x32\x15.authz.v1.RoleBinding\x12\x10\n\x08via_team\x18\x04 \x01(\t\x12&\n\x05share\x18\x05 \x01(\x0b\x32\x17.authz.v1.ResourceShare\x12)\n\x0bpolicy_line\x18\x06 \x01(\x0b\x32\x14.authz.v1.PolicyLine\x12\x16\n\x0einherited_from\x18\x07 \x01(\t\x12\x16\n\x0e\x63losest_misses\x18\x08 \x03(\t\x12\x37\n\x13via_team_expires_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Z\n\x04Rule\x12\r\n\tRULE_NONE\x10\x00\x12\x15\n\x11RULE_ROLE_BINDING\x10\x01\x12\x17\n\x13RULE_RESOURCE_SHARE\x10\x02\x12\x13\n\x0fRULE_MEMBERSHIP\x10\x03\";\n\x11\x42\x61tchCheckRequest\x12&\n\x06\x63hecks\x18\x01 \x03(\x0b\x32\x16.authz.v1.CheckRequest\"P\n\x12\x42\x61tchCheckResponse\x12(\n\x07results\x18\x01 \x03(\x0b\x32\x17.authz.v1.CheckResponse\x12\x10\n\x08revision\x18\x02 \x01(\x04\"\xaa\x01\n\x1bListAllowedResourcesRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\x15\n\rresource_type\x18\x03 \x01(\t\x12\x1e\n\x05scope\x18\x04 \x01(\x0b\x32\x0f.authz.v1.Scope\x12\x19\n\x11\x61t_least_revision\x18\x05 \x01(\x04\x12\x18\n\x10\x66ully_consistent\x18\x06 \x01(\x08\"R\n\x1cListAllowedResourcesResponse\x12\x13\n\x0b\x66ull_access\x18\x01 \x01(\x08\x12\x0b\n\x03ids\x18\x02 \x03(\t\x12\x10\n\x08revision\x18\x03 \x01(\x04\"\xad\x01\n\x13ListSubjectsRequest\x12\x0e\n\x06\x61\x63tion\x18\x01 \x01(\t\x12$\n\x08resource\x18\x02 \x01(\x0b\x32\x12.authz.v1.Resource\x12\x1e\n\x05scope\x18\x03 \x01(\x0b\x32\x0f.authz.v1.Scope\x12\x19\n\x11\x61t_least_revision\x18\x04 \x01(\x04\x12\x11\n\tpage_size\x18\x05 \x01(\r\x12\x12\n\npage_token\x18\x06 \x01(\t\"m\n\x14ListSubjectsResponse\x12*\n\x08subjects\x18\x01 \x03(\x0b\x32\x18.authz.v1.AllowedSubject\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x10\n\x08revision\x18\x03 \x01(\x04\"B\n\x0e\x41llowedSubject\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x1f\n\x06grants\x18\x02 \x03(\x0b\x32\x0f.authz.v1.Grant2\xcf\x02\n\x14\x41uthorizationService\x12\x38\n\x05\x43heck\x12\x16.authz.v1.CheckRequest\x1a\x17.authz.v1.CheckResponse\x12G\n\nBatchCheck\x12\x1b.authz.v1.BatchCheckRequest\x1a\x1c.authz.v1.BatchCheckResponse\x12\x65\n\x14ListAllowedResources\x12%.authz.v1.ListAllowedResourcesRequest\x1a&.authz.v1.ListAllowedResourcesResponse\x12M\n\x0cListSubjects\x12\x1d.authz.v1.ListSubjectsRequest\x1a\x1e.authz.v1.ListSubjectsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,27 +35,27 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'authz.v1.authorization_pb2'
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CHECKREQUEST']._serialized_start=122
-  _globals['_CHECKREQUEST']._serialized_end=283
-  _globals['_CHECKRESPONSE']._serialized_start=285
-  _globals['_CHECKRESPONSE']._serialized_end=379
-  _globals['_EXPLANATION']._serialized_start=382
-  _globals['_EXPLANATION']._serialized_end=789
-  _globals['_EXPLANATION_RULE']._serialized_start=699
-  _globals['_EXPLANATION_RULE']._serialized_end=789
-  _globals['_BATCHCHECKREQUEST']._serialized_start=791
-  _globals['_BATCHCHECKREQUEST']._serialized_end=850
-  _globals['_BATCHCHECKRESPONSE']._serialized_start=852
-  _globals['_BATCHCHECKRESPONSE']._serialized_end=932
-  _globals['_LISTALLOWEDRESOURCESREQUEST']._serialized_start=935
-  _globals['_LISTALLOWEDRESOURCESREQUEST']._serialized_end=1079
-  _globals['_LISTALLOWEDRESOURCESRESPONSE']._serialized_start=1081
-  _globals['_LISTALLOWEDRESOURCESRESPONSE']._serialized_end=1163
-  _globals['_LISTSUBJECTSREQUEST']._serialized_start=1166
-  _globals['_LISTSUBJECTSREQUEST']._serialized_end=1339
-  _globals['_LISTSUBJECTSRESPONSE']._serialized_start=1341
-  _globals['_LISTSUBJECTSRESPONSE']._serialized_end=1450
-  _globals['_ALLOWEDSUBJECT']._serialized_start=1452
-  _globals['_ALLOWEDSUBJECT']._serialized_end=1518
-  _globals['_AUTHORIZATIONSERVICE']._serialized_start=1521
-  _globals['_AUTHORIZATIONSERVICE']._serialized_end=1856
+  _globals['_CHECKREQUEST']._serialized_end=309
+  _globals['_CHECKRESPONSE']._serialized_start=311
+  _globals['_CHECKRESPONSE']._serialized_end=405
+  _globals['_EXPLANATION']._serialized_start=408
+  _globals['_EXPLANATION']._serialized_end=815
+  _globals['_EXPLANATION_RULE']._serialized_start=725
+  _globals['_EXPLANATION_RULE']._serialized_end=815
+  _globals['_BATCHCHECKREQUEST']._serialized_start=817
+  _globals['_BATCHCHECKREQUEST']._serialized_end=876
+  _globals['_BATCHCHECKRESPONSE']._serialized_start=878
+  _globals['_BATCHCHECKRESPONSE']._serialized_end=958
+  _globals['_LISTALLOWEDRESOURCESREQUEST']._serialized_start=961
+  _globals['_LISTALLOWEDRESOURCESREQUEST']._serialized_end=1131
+  _globals['_LISTALLOWEDRESOURCESRESPONSE']._serialized_start=1133
+  _globals['_LISTALLOWEDRESOURCESRESPONSE']._serialized_end=1215
+  _globals['_LISTSUBJECTSREQUEST']._serialized_start=1218
+  _globals['_LISTSUBJECTSREQUEST']._serialized_end=1391
+  _globals['_LISTSUBJECTSRESPONSE']._serialized_start=1393
+  _globals['_LISTSUBJECTSRESPONSE']._serialized_end=1502
+  _globals['_ALLOWEDSUBJECT']._serialized_start=1504
+  _globals['_ALLOWEDSUBJECT']._serialized_end=1570
+  _globals['_AUTHORIZATIONSERVICE']._serialized_start=1573
+  _globals['_AUTHORIZATIONSERVICE']._serialized_end=1908
 # @@protoc_insertion_point(module_scope)

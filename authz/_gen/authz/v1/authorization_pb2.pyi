@@ -13,20 +13,22 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CheckRequest(_message.Message):
-    __slots__ = ("subject", "action", "resource", "scope", "explain", "at_least_revision")
+    __slots__ = ("subject", "action", "resource", "scope", "explain", "at_least_revision", "fully_consistent")
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_FIELD_NUMBER: _ClassVar[int]
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     EXPLAIN_FIELD_NUMBER: _ClassVar[int]
     AT_LEAST_REVISION_FIELD_NUMBER: _ClassVar[int]
+    FULLY_CONSISTENT_FIELD_NUMBER: _ClassVar[int]
     subject: str
     action: str
     resource: _common_pb2.Resource
     scope: _common_pb2.Scope
     explain: bool
     at_least_revision: int
-    def __init__(self, subject: _Optional[str] = ..., action: _Optional[str] = ..., resource: _Optional[_Union[_common_pb2.Resource, _Mapping]] = ..., scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., explain: _Optional[bool] = ..., at_least_revision: _Optional[int] = ...) -> None: ...
+    fully_consistent: bool
+    def __init__(self, subject: _Optional[str] = ..., action: _Optional[str] = ..., resource: _Optional[_Union[_common_pb2.Resource, _Mapping]] = ..., scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., explain: _Optional[bool] = ..., at_least_revision: _Optional[int] = ..., fully_consistent: _Optional[bool] = ...) -> None: ...
 
 class CheckResponse(_message.Message):
     __slots__ = ("allowed", "revision", "explanation")
@@ -85,18 +87,20 @@ class BatchCheckResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[CheckResponse, _Mapping]]] = ..., revision: _Optional[int] = ...) -> None: ...
 
 class ListAllowedResourcesRequest(_message.Message):
-    __slots__ = ("subject", "action", "resource_type", "scope", "at_least_revision")
+    __slots__ = ("subject", "action", "resource_type", "scope", "at_least_revision", "fully_consistent")
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     RESOURCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     AT_LEAST_REVISION_FIELD_NUMBER: _ClassVar[int]
+    FULLY_CONSISTENT_FIELD_NUMBER: _ClassVar[int]
     subject: str
     action: str
     resource_type: str
     scope: _common_pb2.Scope
     at_least_revision: int
-    def __init__(self, subject: _Optional[str] = ..., action: _Optional[str] = ..., resource_type: _Optional[str] = ..., scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., at_least_revision: _Optional[int] = ...) -> None: ...
+    fully_consistent: bool
+    def __init__(self, subject: _Optional[str] = ..., action: _Optional[str] = ..., resource_type: _Optional[str] = ..., scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., at_least_revision: _Optional[int] = ..., fully_consistent: _Optional[bool] = ...) -> None: ...
 
 class ListAllowedResourcesResponse(_message.Message):
     __slots__ = ("full_access", "ids", "revision")

@@ -7,6 +7,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class DescribeReplicaRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DescribeReplicaResponse(_message.Message):
+    __slots__ = ("revision", "index_digest", "pid")
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    INDEX_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
+    revision: int
+    index_digest: str
+    pid: int
+    def __init__(self, revision: _Optional[int] = ..., index_digest: _Optional[str] = ..., pid: _Optional[int] = ...) -> None: ...
+
 class EchoRequest(_message.Message):
     __slots__ = ("checks",)
     CHECKS_FIELD_NUMBER: _ClassVar[int]

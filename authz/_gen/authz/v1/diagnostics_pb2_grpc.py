@@ -40,6 +40,11 @@ class DiagnosticsServiceStub:
                 request_serializer=authz_dot_v1_dot_diagnostics__pb2.EchoRequest.SerializeToString,
                 response_deserializer=authz_dot_v1_dot_diagnostics__pb2.EchoResponse.FromString,
                 _registered_method=True)
+        self.DescribeReplica = channel.unary_unary(
+                '/authz.v1.DiagnosticsService/DescribeReplica',
+                request_serializer=authz_dot_v1_dot_diagnostics__pb2.DescribeReplicaRequest.SerializeToString,
+                response_deserializer=authz_dot_v1_dot_diagnostics__pb2.DescribeReplicaResponse.FromString,
+                _registered_method=True)
 
 
 class DiagnosticsServiceServicer:
@@ -55,6 +60,16 @@ class DiagnosticsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DescribeReplica(self, request, context):
+        """What this replica holds: its revision and a hash of its index. Replicas of
+        one database at one revision hold the same index, so they answer the same
+        digest. Reads the whole index off the event loop (seconds at a million
+        bindings); for tests and operators, not for the hot path.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DiagnosticsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -62,6 +77,11 @@ def add_DiagnosticsServiceServicer_to_server(servicer, server):
                     servicer.Echo,
                     request_deserializer=authz_dot_v1_dot_diagnostics__pb2.EchoRequest.FromString,
                     response_serializer=authz_dot_v1_dot_diagnostics__pb2.EchoResponse.SerializeToString,
+            ),
+            'DescribeReplica': grpc.unary_unary_rpc_method_handler(
+                    servicer.DescribeReplica,
+                    request_deserializer=authz_dot_v1_dot_diagnostics__pb2.DescribeReplicaRequest.FromString,
+                    response_serializer=authz_dot_v1_dot_diagnostics__pb2.DescribeReplicaResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -92,6 +112,33 @@ class DiagnosticsService:
             '/authz.v1.DiagnosticsService/Echo',
             authz_dot_v1_dot_diagnostics__pb2.EchoRequest.SerializeToString,
             authz_dot_v1_dot_diagnostics__pb2.EchoResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DescribeReplica(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/authz.v1.DiagnosticsService/DescribeReplica',
+            authz_dot_v1_dot_diagnostics__pb2.DescribeReplicaRequest.SerializeToString,
+            authz_dot_v1_dot_diagnostics__pb2.DescribeReplicaResponse.FromString,
             options,
             channel_credentials,
             insecure,
