@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import fields
 from pathlib import Path
 
 import grpc
@@ -27,7 +26,6 @@ from authz._gen.authz.v1 import diagnostics_pb2 as diag_pb
 from authz._gen.authz.v1 import diagnostics_pb2_grpc as diag_grpc
 from authz._gen.authz.v1 import directory_pb2 as dir_pb
 from authz._gen.authz.v1 import directory_pb2_grpc as dir_grpc
-from authz.config import Settings
 from authz.testing import example
 from authz.testing.server import Server
 
@@ -38,9 +36,6 @@ pytestmark = pytest.mark.e2e
 # for something a worker does on its own.
 CONNECTIONS = 400
 PATIENCE = 60.0
-# Replicas follow the database (issue 11's follower) once main has `--follow-poll-seconds`; until
-# then a write on one worker is not seen by another.
-FOLLOWS = any(item.name == "follow_poll_seconds" for item in fields(Settings))
 
 
 def connection(address: str) -> grpc.Channel:
@@ -231,7 +226,6 @@ def test_a_second_server_on_the_workers_port_is_refused(workers, tmp_path, worke
     assert set(worker_channels(workers)) == children(workers.process.pid), "the workers serve on"
 
 
-@pytest.mark.xfail(not FOLLOWS, reason="needs the follower of issue 11 (replicas follow the database)", strict=True)
 def test_a_write_through_one_worker_is_seen_through_the_other_at_its_revision(workers):
     channels = worker_channels(workers)
     assert len(channels) == 2
