@@ -68,11 +68,18 @@ def _client(args: argparse.Namespace):
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from authz.server import serve
+    from authz import workers
 
     settings = _settings(args)
+    # Workers' metrics go to files, which prometheus_client must know of when first imported.
+    directory = workers.metrics_directory() if settings.workers > 1 else None
+    # Imported before logging is set up: what its libraries log at import stays out of the log.
+    from authz.server import serve
+
     logging.basicConfig(level=settings.log_level_number, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("casbin").setLevel(logging.WARNING)  # it logs every policy line at INFO
+    if directory is not None:
+        return workers.supervise(settings, directory)
     asyncio.run(serve(settings))
     return 0
 

@@ -99,6 +99,10 @@ class Settings:
     max_revision_wait_seconds: float = _setting(_LIMITS.max_revision_wait_seconds,
                                                 "longest wait for at_least_revision when a call has no deadline")
     shutdown_grace_seconds: float = _setting(10.0, "how long SIGTERM waits for calls in flight")
+    workers: int = _setting(
+        1, "serving processes sharing the gRPC port (SO_REUSEPORT), each a replica of the database with its own "
+        "index; above 1, a supervisor starts them, restarts one that dies and serves one metrics endpoint for all"
+    )
     log_level: str = _setting("INFO", ", ".join(LOG_LEVELS[:-1]) + " or " + LOG_LEVELS[-1])
     database_probe_seconds: float = _setting(
         5.0, "how often to read the database's revision for authz_database_up and the replica lag (0 disables)"

@@ -1,19 +1,45 @@
 """Every Prometheus metric authz exports, declared once. Labels carry only bounded values
 (method names, status codes, decisions, node kinds), never an id. Every value a label can take
 is exported from the start (at 0), so that rates and alerts need no series to appear first;
-no `*_created` series are exported."""
+no `*_created` series are exported.
+
+Under `authz serve --workers N` (N > 1) every worker writes its values to files in
+PROMETHEUS_MULTIPROC_DIR, which the supervisor sets before this module is first imported, and
+the supervisor serves them all on one endpoint (`supervisor_registry`). Counters and histograms
+are summed over the workers. Each gauge says how workers combine (`multiprocess_mode`, only
+live workers count): the worst of them for health (authz_serving, authz_database_up and the last
+contact: the least; the lag: the most), the revision every worker has reached (the least), the
+largest state sizes. The state gauges, read at scrape time by one process, are set by each worker
+every STATE_PUBLISH_SECONDS instead; authz_policy_info lists each policy hash some worker runs."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
 from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram, Info, disable_created_metrics
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    disable_created_metrics,
+)
+from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 
 from authz.domain.operations import OPERATION_NAMES
 
 disable_created_metrics()  # prometheus_client's undocumented `*_created` series, off
+# Set by authz/workers.py for its workers (prometheus_client reads it at its own import).
+MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+STATE_PUBLISH_SECONDS = 1.0
 
 GRPC_REQUESTS = Counter(
     "authz_grpc_requests_total", "gRPC requests handled, by service, method and status code.",
@@ -31,6 +57,19 @@ CHECKS = Counter(
 WRITES = Counter("authz_write_operations_total", "Write operations committed, by operation.", ["operation"])
 
 
+NODE_KINDS = ("organization", "workspace", "project")
+# The state's gauges: name, help, the key of Index.counts() (None: the revision), and how workers combine.
+STATE: tuple[tuple[str, str, str | None, Mode], ...] = (
+    ("authz_teams", "Teams stored.", "teams", "livemax"),
+    ("authz_team_members", "Team memberships stored.", "members", "livemax"),
+    ("authz_role_bindings", "Role bindings stored.", "bindings", "livemax"),
+    ("authz_resource_shares", "Resource shares stored (one per subject and resource).", "shares", "livemax"),
+    ("authz_revision", "The revision the index is at.", None, "livemin"),
+)
+Mode = Literal["livemin", "livemax"]
+NODES_HELP = "Organizations, workspaces and projects stored."
+
+
 class StateCollector(Collector):
     """Sizes of the in-memory state and the revision, read at scrape time (no cost per check)."""
 
@@ -40,21 +79,41 @@ class StateCollector(Collector):
 
     def collect(self):
         counts = self._counts()
-        nodes = GaugeMetricFamily("authz_nodes", "Organizations, workspaces and projects stored.", labels=["kind"])
-        for kind in ("organization", "workspace", "project"):
+        nodes = GaugeMetricFamily("authz_nodes", NODES_HELP, labels=["kind"])
+        for kind in NODE_KINDS:
             nodes.add_metric([kind], counts.get(f"nodes_{kind}", 0))
         yield nodes
-        yield GaugeMetricFamily("authz_teams", "Teams stored.", value=counts.get("teams", 0))
-        yield GaugeMetricFamily("authz_team_members", "Team memberships stored.", value=counts.get("members", 0))
-        yield GaugeMetricFamily("authz_role_bindings", "Role bindings stored.", value=counts.get("bindings", 0))
-        yield GaugeMetricFamily(
-            "authz_resource_shares", "Resource shares stored (one per subject and resource).",
-            value=counts.get("shares", 0),
-        )
-        yield GaugeMetricFamily("authz_revision", "The revision the index is at.", value=self._revision())
+        for name, text, key, _ in STATE:
+            yield GaugeMetricFamily(name, text, value=self._revision() if key is None else counts.get(key, 0))
 
 
-def register_state(counts: Callable[[], dict[str, int]], revision: Callable[[], int]) -> StateCollector:
+class StateGauges:
+    """The same series for a worker of several: gauges in the shared files, set every few seconds
+    (a scrape reaches the supervisor, which cannot call a collector in another process)."""
+
+    def __init__(self, counts: Callable[[], dict[str, int]], revision: Callable[[], int]) -> None:
+        self._counts = counts
+        self._revision = revision
+        self._nodes = Gauge("authz_nodes", NODES_HELP, ["kind"], multiprocess_mode="livemax")
+        self._gauges = [(Gauge(name, text, multiprocess_mode=mode), key) for name, text, key, mode in STATE]
+        self.publish()
+
+    def publish(self) -> None:
+        counts = self._counts()
+        for kind in NODE_KINDS:
+            self._nodes.labels(kind).set(counts.get(f"nodes_{kind}", 0))
+        for gauge, key in self._gauges:
+            gauge.set(self._revision() if key is None else counts.get(key, 0))
+
+    async def publish_every(self, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            self.publish()
+
+
+def register_state(counts: Callable[[], dict[str, int]], revision: Callable[[], int]) -> StateCollector | StateGauges:
+    if MULTIPROCESS_DIR:
+        return StateGauges(counts, revision)
     collector = StateCollector(counts, revision)
     REGISTRY.register(collector)
     return collector
@@ -64,22 +123,72 @@ POLICY_RELOADS = Counter(
     "Policy reloads, by result: accepted, rejected (the running policy stayed), unchanged.",
     ["result"],
 )
-POLICY = Info("authz_policy", "The active policy: its content hash and directory.")
-POLICY_LOADED = Gauge("authz_policy_loaded_timestamp_seconds", "When the active policy was loaded (unix seconds).")
+POLICY_HELP = "The active policy: its content hash and directory."
+POLICY = Info("authz_policy", POLICY_HELP)
+POLICY_LOADED = Gauge("authz_policy_loaded_timestamp_seconds", "When the active policy was loaded (unix seconds).",
+                      multiprocess_mode="livemin")
 
 # Health and the database, for alerts (deploy/prometheus/alerts.yaml).
-SERVING = Gauge("authz_serving", "1 while the health service reports SERVING, else 0.")
+SERVING = Gauge("authz_serving", "1 while the health service reports SERVING, else 0.", multiprocess_mode="livemin")
 DATABASE_UP = Gauge(
-    "authz_database_up", "1 when the last database probe succeeded, 0 when it failed or timed out."
+    "authz_database_up", "1 when the last database probe succeeded, 0 when it failed or timed out.",
+    multiprocess_mode="livemin",
 )
 DATABASE_LAST_CONTACT = Gauge(
-    "authz_database_last_contact_timestamp_seconds", "When a database probe last succeeded (unix seconds)."
+    "authz_database_last_contact_timestamp_seconds", "When a database probe last succeeded (unix seconds).",
+    multiprocess_mode="livemin",
 )
 REPLICA_LAG = Gauge(
     "authz_replica_lag_revisions",
     "The database's newest revision minus the index's, at the last successful probe (0: up to date).",
+    multiprocess_mode="livemax",
 )
 
+
+def publish_policy(digest: str, directory: str) -> None:
+    """The active policy's hash and directory: the Info metric, or, in a worker, a file of this
+    process's that the supervisor reads (an Info's value never leaves its process)."""
+    if not MULTIPROCESS_DIR:
+        POLICY.info({"hash": digest, "directory": directory})
+        return
+    path = Path(MULTIPROCESS_DIR) / f"authz_policy_{os.getpid()}.json"
+    staged = path.with_suffix(".tmp")
+    staged.write_text(json.dumps({"hash": digest, "directory": directory}))
+    staged.replace(path)
+
+
+class WorkerPolicies(Collector):
+    """authz_policy_info for the supervisor: one series per (hash, directory) a live worker runs."""
+
+    def __init__(self, directory: str) -> None:
+        self._directory = Path(directory)
+
+    def collect(self):
+        family = InfoMetricFamily("authz_policy", POLICY_HELP, labels=["hash", "directory"])
+        seen = set()
+        for path in sorted(self._directory.glob("authz_policy_*.json")):
+            try:
+                found = json.loads(path.read_text())
+            except (OSError, ValueError):  # a worker gone since the glob
+                continue
+            seen.add((found["hash"], found["directory"]))
+        for digest, directory in sorted(seen):
+            family.add_metric([digest, directory], {})
+        yield family
+
+
+def supervisor_registry(directory: str) -> CollectorRegistry:
+    """Every worker's metrics, for the supervisor's one endpoint."""
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=directory)
+    registry.register(WorkerPolicies(directory))
+    return registry
+
+
+def worker_gone(pid: int) -> None:
+    """Forget a dead worker's gauges and policy (its counters still count)."""
+    mark_process_dead(pid, MULTIPROCESS_DIR)
+    (Path(MULTIPROCESS_DIR) / f"authz_policy_{pid}.json").unlink(missing_ok=True)
 # Following the change table: the commits of other replicas (service/authorizer.py follow).
 FOLLOW_ERRORS = Counter(
     "authz_follow_errors_total", "Rounds of following the change table that failed (the database unreachable...)."
@@ -118,7 +227,8 @@ SHADOW_DROPPED = Counter(
     "moved on before it got to them (stale), by reason.",
     ["reason"],
 )
-SHADOW_ACTIVE = Gauge("authz_shadow_active", "1 while a candidate policy is shadowed, else 0.")
+SHADOW_ACTIVE = Gauge("authz_shadow_active", "1 while a candidate policy is shadowed, else 0.",
+                      multiprocess_mode="livemax")
 
 SHADOW_RPCS = ("Check", "BatchCheck", "ListAllowedResources")
 SHADOW_DIRECTIONS = ("candidate_allows", "candidate_denies")

@@ -1,5 +1,7 @@
 """`authz serve`: the gRPC server, its health and reflection services, metrics over HTTP,
-and an orderly shutdown on SIGTERM."""
+and an orderly shutdown on SIGTERM. With `--workers N` above 1, authz/workers.py runs `serve`
+in each of N processes it forks, passing a `Worker`: the index it loaded, the shared port, and
+where to say that this worker serves."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import grpc
 import grpc.aio
@@ -18,7 +22,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 from grpc_reflection.v1alpha._async import ReflectionServicer as AsyncReflectionServicer
-from prometheus_client import start_http_server
+from prometheus_client import REGISTRY, start_http_server
 
 from authz import metrics
 from authz._gen.authz.v1 import (
@@ -40,14 +44,16 @@ from authz.api.policy import PolicyServicer
 from authz.api.shadow import ShadowConfig
 from authz.config import Settings, read_setting_file
 from authz.domain.errors import ConfigError
-from authz.metrics import register_state
+from authz.engine.index import Index
+from authz.engine.policy import Policy
+from authz.metrics import StateGauges, register_state
 from authz.service.authorizer import Authorizer, load_index
 from authz.service.expiry_sweep import sweep
 from authz.service.probe import DatabaseProbe
 from authz.service.reload import PolicyReloader, load_served_policy, publish
 from authz.service.retention import prune
 from authz.storage.sql import SqlStorage
-from authz.tokens import server_tokens
+from authz.tokens import Tokens, server_tokens
 
 log = logging.getLogger("authz")
 
@@ -64,18 +70,27 @@ def _split(address: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def _credentials(settings: Settings) -> grpc.ServerCredentials | None:
+@dataclass(frozen=True)
+class TlsFiles:
+    key: bytes
+    cert: bytes
+    client_ca: bytes | None
+
+    def credentials(self) -> grpc.ServerCredentials:
+        """Made where the server is (gRPC objects must not exist in a process that forks workers)."""
+        return grpc.ssl_server_credentials([(self.key, self.cert)], root_certificates=self.client_ca,
+                                           require_client_auth=self.client_ca is not None)
+
+
+def _tls_files(settings: Settings) -> TlsFiles | None:
     """TLS when a certificate is set (Settings.validate has refused a half-set TLS)."""
     if not settings.tls_cert_file:
         return None
     ca = None
     if settings.tls_client_ca_file:
         ca = read_setting_file(settings.tls_client_ca_file, "tls_client_ca_file", pem=True)
-    pair = (
-        read_setting_file(settings.tls_key_file, "tls_key_file", pem=True),
-        read_setting_file(settings.tls_cert_file, "tls_cert_file", pem=True),
-    )
-    return grpc.ssl_server_credentials([pair], root_certificates=ca, require_client_auth=ca is not None)
+    return TlsFiles(read_setting_file(settings.tls_key_file, "tls_key_file", pem=True),
+                    read_setting_file(settings.tls_cert_file, "tls_cert_file", pem=True), ca)
 
 
 def is_loopback(host: str) -> bool:
@@ -128,25 +143,37 @@ def _bind_failure(address: str) -> str | None:
     return None
 
 
-def _listen(server: grpc.aio.Server, settings: Settings, credentials) -> int:
-    failure = _bind_failure(settings.grpc_address)
+def port_in_use(address: str) -> ConfigError | None:
+    """The error to stop with when `address` cannot be bound by a socket of its own (no
+    SO_REUSEPORT: a listener already there, of any program, refuses it), else None."""
+    failure = _bind_failure(address)
     if failure:
-        raise ConfigError(f"cannot listen for gRPC on {settings.grpc_address}: {failure} "
-                          f"{Settings.named('grpc_address')}")
+        return ConfigError(f"cannot listen for gRPC on {address}: {failure} {Settings.named('grpc_address')}")
+    return None
+
+
+def _listen(server: grpc.aio.Server, settings: Settings, credentials, worker: Worker | None) -> int:
+    address = settings.grpc_address
+    if worker is None:
+        refused = port_in_use(address)
+        if refused:
+            raise refused
+    else:  # the supervisor has checked the port and holds it; the workers share it
+        address = f"{address.rpartition(':')[0]}:{worker.port}"
     try:
         if credentials is None:
-            return server.add_insecure_port(settings.grpc_address)
-        return server.add_secure_port(settings.grpc_address, credentials)
+            return server.add_insecure_port(address)
+        return server.add_secure_port(address, credentials)
     except RuntimeError:
         raise ConfigError(
-            f"cannot listen for gRPC on {settings.grpc_address}; choose another {Settings.named('grpc_address')}"
+            f"cannot listen for gRPC on {address}; choose another {Settings.named('grpc_address')}"
         ) from None
 
 
-def _serve_metrics(settings: Settings):
+def serve_metrics(settings: Settings, registry=REGISTRY):
     host, port = _split(settings.metrics_address)
     try:
-        httpd, _ = start_http_server(port, host)
+        httpd, _ = start_http_server(port, host, registry=registry)
     except OSError as error:
         why = "the address is in use" if error.errno == errno.EADDRINUSE else (error.strerror or str(error))
         raise ConfigError(
@@ -193,9 +220,39 @@ async def _watch_staleness(servicer: HealthServicer, probe: DatabaseProbe, limit
                 await _set_health(servicer, health_pb2.HealthCheckResponse.SERVING)
 
 
-async def _open(settings: Settings, policy) -> Authorizer:
+@dataclass
+class Prepared:
+    """What `serve` reads before it starts: the policy, TLS credentials and tokens (a supervisor
+    of workers reads them once, before it forks)."""
+
+    policy: Policy
+    tls: TlsFiles | None
+    tokens: Tokens
+
+
+def prepare(settings: Settings) -> Prepared:
+    return Prepared(load_served_policy(settings.policy_directory()), _tls_files(settings), server_tokens(settings))
+
+
+@dataclass
+class Worker:
+    """One of `--workers N`: its number, the gRPC port all of them share, the index and revision
+    the supervisor loaded before forking (this worker catches up from there), and `ready`, called
+    with the revision once this worker serves."""
+
+    number: int
+    port: int
+    prepared: Prepared
+    index: Index
+    revision: int
+    ready: Callable[[int], None]
+
+
+async def _open(settings: Settings, policy, worker: Worker | None) -> Authorizer:
     storage = SqlStorage(settings.database_url)
     try:
+        if worker is not None:  # the supervisor migrated and loaded the database
+            return Authorizer(storage, policy, worker.index, worker.revision)
         await asyncio.to_thread(storage.migrate)
         index, revision = await asyncio.to_thread(load_index, storage)
         return Authorizer(storage, policy, index, revision)
@@ -204,11 +261,11 @@ async def _open(settings: Settings, policy) -> Authorizer:
         raise
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, worker: Worker | None = None) -> None:
     started = time.perf_counter()
-    policy = load_served_policy(settings.policy_directory())
-    credentials = _credentials(settings)
-    tokens = server_tokens(settings)
+    prepared = worker.prepared if worker is not None else prepare(settings)
+    policy, tokens = prepared.policy, prepared.tokens
+    credentials = prepared.tls.credentials() if prepared.tls is not None else None
     backend = Backend(settings.limits)
     backend.shadow_config = ShadowConfig(settings.shadow_queue, settings.shadow_examples,
                                          settings.replica_name or socket.gethostname())
@@ -216,7 +273,8 @@ async def serve(settings: Settings) -> None:
         options=[
             # Twice the documented limit: up to it, handlers answer INVALID_ARGUMENT themselves.
             ("grpc.max_receive_message_length", 2 * settings.max_message_bytes),
-            ("grpc.so_reuseport", 0),
+            # Workers share the port among themselves; alone, a second listener is refused.
+            ("grpc.so_reuseport", 0 if worker is None else 1),
         ],
     )
     # Services register through the interceptors, which wrap each method once (no per-call
@@ -229,25 +287,26 @@ async def serve(settings: Settings) -> None:
     reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
         AsyncReflectionServicer((*SERVICES, health.SERVICE_NAME, reflection.SERVICE_NAME)), services)
 
-    port = _listen(server, settings, credentials)
+    port = _listen(server, settings, credentials, worker)
     host, _ = _split(settings.grpc_address)
     warning = exposure_warning(settings, host)
-    if warning:
+    if warning and worker is None:  # the supervisor warns once for all
         log.warning(warning)
     await server.start()
-    print(f"authz: grpc listening on {host}:{port}{' (tls)' if credentials else ''}", flush=True)
+    if worker is None:
+        print(f"authz: grpc listening on {host}:{port}{' (tls)' if credentials else ''}", flush=True)
     httpd = None
     try:
-        if settings.metrics_address:
-            httpd = _serve_metrics(settings)
-        authorizer = await _open(settings, policy)
+        if settings.metrics_address and worker is None:  # the supervisor serves the workers' metrics
+            httpd = serve_metrics(settings)
+        authorizer = await _open(settings, policy, worker)
     except BaseException:
         await server.stop(0)
         if httpd is not None:
             httpd.shutdown()
         raise
     revision, index = authorizer.revision, authorizer.index
-    register_state(lambda: authorizer.index.counts(), lambda: authorizer.revision)
+    state = register_state(lambda: authorizer.index.counts(), lambda: authorizer.revision)
     backend.ready(authorizer)
     reloader = PolicyReloader(authorizer, settings.policies, settings.policy_poll_seconds)
     policy_servicer.reloader = reloader
@@ -271,6 +330,9 @@ async def serve(settings: Settings) -> None:
     prober = loop.create_task(probe.run()) if settings.database_probe_seconds > 0 else None
     sweeper = loop.create_task(sweep(authorizer, settings.expiry_sweep_seconds)) \
         if settings.expiry_sweep_seconds > 0 else None
+    # Workers' state gauges are set from here (a scrape reaches the supervisor, not this process).
+    publisher = loop.create_task(state.publish_every(metrics.STATE_PUBLISH_SECONDS)) \
+        if isinstance(state, StateGauges) else None
     follower = loop.create_task(authorizer.follow(settings.follow_poll_seconds))
     pruner = loop.create_task(prune(authorizer.storage, settings.change_retention_count,
                                     settings.change_retention_days)) \
@@ -278,17 +340,21 @@ async def serve(settings: Settings) -> None:
     staleness = loop.create_task(_watch_staleness(health_servicer, probe, settings.max_staleness_seconds)) \
         if settings.max_staleness_seconds > 0 else None
     log.info(
-        "serving at revision %d with %d bindings (ready in %.2fs)",
+        "serving at revision %d with %d bindings (ready in %.2fs)%s",
         revision, len(index.bindings), time.perf_counter() - started,
+        "" if worker is None else f" as worker {worker.number}",
     )
-    print(f"authz: serving at revision {revision}", flush=True)
+    if worker is None:
+        print(f"authz: serving at revision {revision}", flush=True)
+    else:
+        worker.ready(revision)
     await stop.wait()
     # Shutting down: a repeated SIGTERM (or a SIGHUP) must not cut the grace period short, nor
     # kill the process once the loop has closed and restored the default handlers.
     for signum in (signal.SIGTERM, signal.SIGHUP):
         loop.remove_signal_handler(signum)
         signal.signal(signum, signal.SIG_IGN)
-    for task in (watcher, prober, sweeper, follower, pruner, staleness):
+    for task in (watcher, prober, sweeper, follower, pruner, staleness, publisher):
         if task is not None:
             task.cancel()
     listening.set()

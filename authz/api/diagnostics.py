@@ -21,7 +21,7 @@ class DiagnosticsServicer(pb_grpc.DiagnosticsServiceServicer):
     async def Echo(self, request: pb.EchoRequest, context) -> pb.EchoResponse:
         revision = self.backend.revision
         result = authz_pb.CheckResponse(revision=revision)
-        return pb.EchoResponse(results=[result] * len(request.checks), revision=revision)
+        return pb.EchoResponse(results=[result] * len(request.checks), revision=revision, pid=os.getpid())
 
     async def DescribeReplica(self, request: pb.DescribeReplicaRequest, context) -> pb.DescribeReplicaResponse:
         revision, digest = await self.backend.authorizer.describe()

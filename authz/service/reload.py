@@ -34,7 +34,7 @@ class Outcome:
 
 
 def publish(policy: Policy) -> None:
-    metrics.POLICY.info({"hash": policy.digest, "directory": str(policy.directory)})
+    metrics.publish_policy(policy.digest, str(policy.directory))
     metrics.POLICY_LOADED.set(policy.loaded_at)
 
 

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from authz._gen.authz.v1 import authorization_pb2 as authz_dot_v1_dot_authorization__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x61uthz/v1/diagnostics.proto\x12\x08\x61uthz.v1\x1a\x1c\x61uthz/v1/authorization.proto\"\x18\n\x16\x44\x65scribeReplicaRequest\"N\n\x17\x44\x65scribeReplicaResponse\x12\x10\n\x08revision\x18\x01 \x01(\x04\x12\x14\n\x0cindex_digest\x18\x02 \x01(\t\x12\x0b\n\x03pid\x18\x03 \x01(\r\"5\n\x0b\x45\x63hoRequest\x12&\n\x06\x63hecks\x18\x01 \x03(\x0b\x32\x16.authz.v1.CheckRequest\"J\n\x0c\x45\x63hoResponse\x12(\n\x07results\x18\x01 \x03(\x0b\x32\x17.authz.v1.CheckResponse\x12\x10\n\x08revision\x18\x02 \x01(\x04\x32\xa3\x01\n\x12\x44iagnosticsService\x12\x35\n\x04\x45\x63ho\x12\x15.authz.v1.EchoRequest\x1a\x16.authz.v1.EchoResponse\x12V\n\x0f\x44\x65scribeReplica\x12 .authz.v1.DescribeReplicaRequest\x1a!.authz.v1.DescribeReplicaResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x61uthz/v1/diagnostics.proto\x12\x08\x61uthz.v1\x1a\x1c\x61uthz/v1/authorization.proto\"\x18\n\x16\x44\x65scribeReplicaRequest\"N\n\x17\x44\x65scribeReplicaResponse\x12\x10\n\x08revision\x18\x01 \x01(\x04\x12\x14\n\x0cindex_digest\x18\x02 \x01(\t\x12\x0b\n\x03pid\x18\x03 \x01(\r\"5\n\x0b\x45\x63hoRequest\x12&\n\x06\x63hecks\x18\x01 \x03(\x0b\x32\x16.authz.v1.CheckRequest\"W\n\x0c\x45\x63hoResponse\x12(\n\x07results\x18\x01 \x03(\x0b\x32\x17.authz.v1.CheckResponse\x12\x10\n\x08revision\x18\x02 \x01(\x04\x12\x0b\n\x03pid\x18\x03 \x01(\r2\xa3\x01\n\x12\x44iagnosticsService\x12\x35\n\x04\x45\x63ho\x12\x15.authz.v1.EchoRequest\x1a\x16.authz.v1.EchoResponse\x12V\n\x0f\x44\x65scribeReplica\x12 .authz.v1.DescribeReplicaRequest\x1a!.authz.v1.DescribeReplicaResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,7 +39,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ECHOREQUEST']._serialized_start=176
   _globals['_ECHOREQUEST']._serialized_end=229
   _globals['_ECHORESPONSE']._serialized_start=231
-  _globals['_ECHORESPONSE']._serialized_end=305
-  _globals['_DIAGNOSTICSSERVICE']._serialized_start=308
-  _globals['_DIAGNOSTICSSERVICE']._serialized_end=471
+  _globals['_ECHORESPONSE']._serialized_end=318
+  _globals['_DIAGNOSTICSSERVICE']._serialized_start=321
+  _globals['_DIAGNOSTICSSERVICE']._serialized_end=484
 # @@protoc_insertion_point(module_scope)

@@ -28,9 +28,11 @@ class EchoRequest(_message.Message):
     def __init__(self, checks: _Optional[_Iterable[_Union[_authorization_pb2.CheckRequest, _Mapping]]] = ...) -> None: ...
 
 class EchoResponse(_message.Message):
-    __slots__ = ("results", "revision")
+    __slots__ = ("results", "revision", "pid")
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
     results: _containers.RepeatedCompositeFieldContainer[_authorization_pb2.CheckResponse]
     revision: int
-    def __init__(self, results: _Optional[_Iterable[_Union[_authorization_pb2.CheckResponse, _Mapping]]] = ..., revision: _Optional[int] = ...) -> None: ...
+    pid: int
+    def __init__(self, results: _Optional[_Iterable[_Union[_authorization_pb2.CheckResponse, _Mapping]]] = ..., revision: _Optional[int] = ..., pid: _Optional[int] = ...) -> None: ...
