@@ -24,6 +24,8 @@ from authz import metrics
 from authz._gen.authz.v1 import (
     authorization_pb2,
     authorization_pb2_grpc,
+    changes_pb2,
+    changes_pb2_grpc,
     diagnostics_pb2,
     diagnostics_pb2_grpc,
     directory_pb2,
@@ -34,6 +36,7 @@ from authz._gen.authz.v1 import (
 from authz.api import interceptors
 from authz.api.authorization import AuthorizationServicer
 from authz.api.backend import Backend
+from authz.api.changes import ChangeServicer
 from authz.api.diagnostics import DiagnosticsServicer
 from authz.api.directory import DirectoryServicer
 from authz.api.policy import PolicyServicer
@@ -56,6 +59,7 @@ SERVICES = (
     directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"].full_name,
     policy_pb2.DESCRIPTOR.services_by_name["PolicyService"].full_name,
     diagnostics_pb2.DESCRIPTOR.services_by_name["DiagnosticsService"].full_name,
+    changes_pb2.DESCRIPTOR.services_by_name["ChangeService"].full_name,
 )
 
 
@@ -215,6 +219,7 @@ async def serve(settings: Settings) -> None:
     policy_servicer = PolicyServicer(backend)
     policy_pb2_grpc.add_PolicyServiceServicer_to_server(policy_servicer, services)
     diagnostics_pb2_grpc.add_DiagnosticsServiceServicer_to_server(DiagnosticsServicer(backend), services)
+    changes_pb2_grpc.add_ChangeServiceServicer_to_server(ChangeServicer(backend), services)
     health_servicer = HealthServicer()
     await _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, services)
@@ -287,6 +292,7 @@ async def serve(settings: Settings) -> None:
     probe.close()
     log.info("stopping: finishing calls in flight (up to %.0fs)", settings.shutdown_grace_seconds)
     await health_servicer.enter_graceful_shutdown()
+    backend.stopping.set()  # streams end now (UNAVAILABLE, saying where to resume), not at the grace's end
     metrics.SERVING.set(0)
     await server.stop(settings.shutdown_grace_seconds)
     authorizer.close()
