@@ -5,8 +5,9 @@ Text: a block per change, its first line the revision, the token that wrote it, 
 behalf, the time (UTC) and the request id; then its operations in words (with a filter, only
 those that match it), at most MAX_SHOWN of them; a last line says how far the listing read.
 JSON: one object per line and change: revision, committed_at (RFC 3339, UTC), token_name,
-on_behalf_of, request_id, operations (each as in an Import file), and with a subject or node
-filter, matching_operations (their positions)."""
+on_behalf_of, request_id, operations (each as in an Import file), binding_ids (for each
+operation, the id of the binding it created, or ""), and with a subject or node filter,
+matching_operations (their positions)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 
 from google.protobuf import json_format
 
-from authz.api.convert import change_operation_from_proto
+from authz.api.convert import change_operations_from_proto
 from authz.cli_common import UsageError
 from authz.domain.wording import count
 from authz.engine.changes import describe
@@ -36,8 +37,9 @@ def _text(change, filtered: bool) -> str:
     lines = [f"revision {change.revision} by token {change.token_name}{behalf} at {_time(change)} "
              f"(request {change.request_id or 'none'})"]
     positions = list(change.matching_operations) if filtered else list(range(len(change.operations)))
+    operations = change_operations_from_proto(change)
     for position in positions[:MAX_SHOWN]:
-        lines.append(f"  {describe(change_operation_from_proto(change.operations[position]))}")
+        lines.append(f"  {describe(operations[position])}")
     hidden = len(change.operations) - min(len(positions), MAX_SHOWN)
     if hidden:
         why = "that do not match" if filtered and len(positions) <= MAX_SHOWN else "(--format json shows them all)"
@@ -53,6 +55,7 @@ def _json(change, filtered: bool) -> str:
         "on_behalf_of": list(change.on_behalf_of),
         "request_id": change.request_id,
         "operations": [json_format.MessageToDict(op, preserving_proto_field_name=True) for op in change.operations],
+        "binding_ids": list(change.binding_ids),
     }
     if filtered:
         record["matching_operations"] = list(change.matching_operations)

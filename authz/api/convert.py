@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -215,12 +216,21 @@ CHANGE_OPERATION_FROM_PROTO: dict[str, Callable[[Any], ops.Operation]] = {
 }
 
 
-def change_operation_from_proto(message: changes_pb.ChangeOperation) -> ops.Operation:
-    """A recorded operation back as a domain operation (the CLI words them)."""
+def change_operation_from_proto(message: changes_pb.ChangeOperation, binding_id: str = "") -> ops.Operation:
+    """A recorded operation back as a domain operation (the CLI words them); `binding_id`, the
+    id a CreateRoleBinding's binding was given (Change.binding_ids)."""
     which = message.WhichOneof("operation")
     if which is None:
         raise ValueError("a ChangeOperation that names no operation")
-    return CHANGE_OPERATION_FROM_PROTO[which](getattr(message, which))
+    operation = CHANGE_OPERATION_FROM_PROTO[which](getattr(message, which))
+    if binding_id and isinstance(operation, ops.CreateRoleBinding):
+        operation = dataclasses.replace(operation, id=binding_id)
+    return operation
+
+
+def change_operations_from_proto(change: changes_pb.Change) -> list[ops.Operation]:
+    ids = list(change.binding_ids) or [""] * len(change.operations)
+    return [change_operation_from_proto(op, binding_id) for op, binding_id in zip(change.operations, ids, strict=True)]
 
 
 def change_to_proto(record: ops.WriteRecord, matching: list[int] | None = None) -> changes_pb.Change:
@@ -230,6 +240,7 @@ def change_to_proto(record: ops.WriteRecord, matching: list[int] | None = None) 
         request_id=record.request_id,
         operations=[operation_to_proto(op, changes_pb.ChangeOperation) for op in record.operations],
         matching_operations=matching or (),
+        binding_ids=[op.id if isinstance(op, ops.CreateRoleBinding) else "" for op in record.operations],
     )
     set_time(message, "committed_at", record.committed_at)
     return message

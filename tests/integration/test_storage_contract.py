@@ -856,3 +856,22 @@ def test_migration_0004_keeps_existing_grants_without_expiry(database_url: str) 
         assert all(row.expires_at == 0.0 for row in rows if isinstance(row, BindingRow))
     finally:
         storage.close()
+
+
+def test_retained_from_is_the_oldest_change_kept(storage: SqlStorage, database_url: str) -> None:
+    assert storage.retained_from() == 1  # nothing written: everything from revision 1 on is kept
+    seed(storage)
+    commit(storage, [Put(OrganizationRow("o2"))], [CreateOrganization("o2")])
+    commit(storage, [Put(OrganizationRow("o3"))], [CreateOrganization("o3")])
+    assert storage.retained_from() == 1
+    engine = raw_engine(database_url)
+    try:
+        with engine.begin() as connection:  # pruning, as retention will do it: the oldest first
+            connection.execute(text("DELETE FROM changes WHERE revision <= 2"))
+        assert storage.retained_from() == 3
+        assert [r.revision for r in storage.read_changes(0, 10)] == [3]
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM changes"))
+        assert storage.retained_from() == 4  # none kept: from the next revision on
+    finally:
+        engine.dispose()

@@ -13,7 +13,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Change(_message.Message):
-    __slots__ = ("revision", "committed_at", "token_name", "on_behalf_of", "request_id", "operations", "matching_operations")
+    __slots__ = ("revision", "committed_at", "token_name", "on_behalf_of", "request_id", "operations", "matching_operations", "binding_ids")
     REVISION_FIELD_NUMBER: _ClassVar[int]
     COMMITTED_AT_FIELD_NUMBER: _ClassVar[int]
     TOKEN_NAME_FIELD_NUMBER: _ClassVar[int]
@@ -21,6 +21,7 @@ class Change(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     OPERATIONS_FIELD_NUMBER: _ClassVar[int]
     MATCHING_OPERATIONS_FIELD_NUMBER: _ClassVar[int]
+    BINDING_IDS_FIELD_NUMBER: _ClassVar[int]
     revision: int
     committed_at: _timestamp_pb2.Timestamp
     token_name: str
@@ -28,7 +29,8 @@ class Change(_message.Message):
     request_id: str
     operations: _containers.RepeatedCompositeFieldContainer[ChangeOperation]
     matching_operations: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, revision: _Optional[int] = ..., committed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., token_name: _Optional[str] = ..., on_behalf_of: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ..., operations: _Optional[_Iterable[_Union[ChangeOperation, _Mapping]]] = ..., matching_operations: _Optional[_Iterable[int]] = ...) -> None: ...
+    binding_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, revision: _Optional[int] = ..., committed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., token_name: _Optional[str] = ..., on_behalf_of: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ..., operations: _Optional[_Iterable[_Union[ChangeOperation, _Mapping]]] = ..., matching_operations: _Optional[_Iterable[int]] = ..., binding_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ChangeOperation(_message.Message):
     __slots__ = ("create_organization", "create_workspace", "create_project", "create_team", "delete_organization", "delete_workspace", "delete_project", "delete_team", "add_team_member", "remove_team_member", "create_role_binding", "delete_role_binding", "set_resource_membership", "delete_resources", "delete_subject", "create_custom_role", "update_custom_role", "delete_custom_role")
