@@ -15,7 +15,7 @@ from dataclasses import fields
 
 import grpc
 
-from authz import access_cli, policy_cli, token_cli
+from authz import access_cli, changes_cli, policy_cli, token_cli
 from authz.cli_common import UsageError, add_scope_arguments, read_stored_state, scope_of
 from authz.config import Settings, read_setting_file
 from authz.domain.errors import AuthzError
@@ -183,6 +183,7 @@ def parser() -> argparse.ArgumentParser:
         client_settings(client_command)
     policy_cli.add_commands(commands, client_settings, _with_client, _add_settings)
     access_cli.add_commands(commands, client_settings, _with_client)
+    changes_cli.add_commands(commands, client_settings, _with_client)
     token_cli.add_commands(commands)
     return root
 

@@ -15,6 +15,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from authz._gen.authz.v1 import authorization_pb2 as authz_pb
 from authz._gen.authz.v1 import authorization_pb2_grpc as authz_grpc
+from authz._gen.authz.v1 import changes_pb2 as changes_pb
+from authz._gen.authz.v1 import changes_pb2_grpc as changes_grpc
 from authz._gen.authz.v1 import common_pb2 as common_pb
 from authz._gen.authz.v1 import diagnostics_pb2 as diag_pb
 from authz._gen.authz.v1 import diagnostics_pb2_grpc as diag_grpc
@@ -76,6 +78,7 @@ class Client:
         self.policy = policy_grpc.PolicyServiceStub(self.channel)
         self.health = health_pb2_grpc.HealthStub(self.channel)
         self.diagnostics = diag_grpc.DiagnosticsServiceStub(self.channel)
+        self.changes = changes_grpc.ChangeServiceStub(self.channel)
 
     def __enter__(self) -> Client:
         return self
@@ -236,3 +239,25 @@ class Client:
             at_least_revision=at_least_revision,
         )
         return self._call(self.directory.ListSubjectAccess, request)
+
+    # ---- the change table (admin token, or scope audit)
+
+    def watch_changes(self, after_revision: int = 0, timeout: float | None = None):
+        """ChangeService.WatchChanges: an iterator of every Change after `after_revision`, then
+        of each new one as it commits; it ends only with an error (UNAVAILABLE when the server
+        stops: call again with the last revision received) or when cancelled (`.cancel()`,
+        which it has, being the gRPC call itself). No deadline unless `timeout`."""
+        request = changes_pb.WatchChangesRequest(after_revision=after_revision)
+        return self.changes.WatchChanges(request, timeout=timeout, metadata=self.metadata)
+
+    def list_changes(
+        self, *, after_revision: int = 0, page_size: int = 0, page_token: str = "", subject: str = "",
+        token_name: str = "", **where,
+    ) -> changes_pb.ListChangesResponse:
+        """One page of the changes after `after_revision`: of `subject`, on or below the node
+        `where` names (project=, workspace=, organization=), written by token `token_name`."""
+        request = changes_pb.ListChangesRequest(after_revision=after_revision, page_size=page_size,
+                                                page_token=page_token, subject=subject, token_name=token_name)
+        if any(where.values()):
+            request.scope.CopyFrom(scope(**where))
+        return self._call(self.changes.ListChanges, request)

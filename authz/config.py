@@ -128,7 +128,7 @@ class Settings:
     shadow_examples: int = _setting(100, "most recent disagreement examples a shadow keeps")
     replica_name: str = _setting("", "this replica's name in shadow reports (default: the host name)")
     tokens_file: str = _setting(
-        "", "file of named tokens with scopes (check, integration, admin), hashes only; re-read when it changes"
+        "", "file of named tokens with scopes (check, integration, audit, admin), hashes only; re-read when it changes"
     )
 
     @classmethod

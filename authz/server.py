@@ -28,6 +28,8 @@ from authz import metrics
 from authz._gen.authz.v1 import (
     authorization_pb2,
     authorization_pb2_grpc,
+    changes_pb2,
+    changes_pb2_grpc,
     diagnostics_pb2,
     diagnostics_pb2_grpc,
     directory_pb2,
@@ -38,6 +40,7 @@ from authz._gen.authz.v1 import (
 from authz.api import interceptors
 from authz.api.authorization import AuthorizationServicer
 from authz.api.backend import Backend
+from authz.api.changes import ChangeServicer
 from authz.api.diagnostics import DiagnosticsServicer
 from authz.api.directory import DirectoryServicer
 from authz.api.policy import PolicyServicer
@@ -62,6 +65,7 @@ SERVICES = (
     directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"].full_name,
     policy_pb2.DESCRIPTOR.services_by_name["PolicyService"].full_name,
     diagnostics_pb2.DESCRIPTOR.services_by_name["DiagnosticsService"].full_name,
+    changes_pb2.DESCRIPTOR.services_by_name["ChangeService"].full_name,
 )
 
 
@@ -191,7 +195,7 @@ async def _set_health(servicer: HealthServicer, status) -> None:
 
 
 def add_services(services, backend: Backend) -> PolicyServicer:
-    """Register authz's four services over `backend` with `services` (the interceptors'
+    """Register authz's five services over `backend` with `services` (the interceptors'
     registrar, which wraps each method as it registers); the PolicyServicer, whose reloader is
     set once the index has loaded. The in-process API tests (tests/api/) register the same way."""
     authorization_pb2_grpc.add_AuthorizationServiceServicer_to_server(AuthorizationServicer(backend), services)
@@ -199,6 +203,7 @@ def add_services(services, backend: Backend) -> PolicyServicer:
     policy_servicer = PolicyServicer(backend)
     policy_pb2_grpc.add_PolicyServiceServicer_to_server(policy_servicer, services)
     diagnostics_pb2_grpc.add_DiagnosticsServiceServicer_to_server(DiagnosticsServicer(backend), services)
+    changes_pb2_grpc.add_ChangeServiceServicer_to_server(ChangeServicer(backend), services)
     return policy_servicer
 
 
@@ -361,6 +366,7 @@ async def serve(settings: Settings, worker: Worker | None = None) -> None:
     probe.close()
     log.info("stopping: finishing calls in flight (up to %.0fs)", settings.shutdown_grace_seconds)
     await health_servicer.enter_graceful_shutdown()
+    backend.stopping.set()  # streams end now (UNAVAILABLE, saying where to resume), not at the grace's end
     metrics.SERVING.set(0)
     await server.stop(settings.shutdown_grace_seconds)
     authorizer.close()

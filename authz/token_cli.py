@@ -57,7 +57,8 @@ def add_commands(commands) -> None:
 
     made = add("create", "make a token, print it once and append its hash to the tokens file", create)
     made.add_argument("name", help="the name the change table records for this token's writes")
-    made.add_argument("--scope", required=True, choices=SCOPES, help="check, integration or admin")
+    made.add_argument("--scope", required=True, choices=SCOPES, help="check (decisions), integration (check and a workspace server's writes), audit (check and "
+                           "the change feed) or admin (everything)")
     named = add("revoke", "remove a token from the tokens file", revoke)
     named.add_argument("name", help="the name of the token to revoke")
     add("list", "the names and scopes in the tokens file", list_tokens)

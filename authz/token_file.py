@@ -30,9 +30,17 @@ log = logging.getLogger(__name__)
 
 CHECK = "check"
 INTEGRATION = "integration"
+AUDIT = "audit"
 ADMIN = "admin"
-# Each scope includes the ones before it.
-SCOPES: tuple[str, ...] = (CHECK, INTEGRATION, ADMIN)
+SCOPES: tuple[str, ...] = (CHECK, INTEGRATION, AUDIT, ADMIN)
+# What each scope allows, as the scopes whose calls it may make: integration and audit each
+# add their own calls to the checks, neither includes the other, and admin includes them all.
+ALLOWS: dict[str, frozenset[str]] = {
+    CHECK: frozenset({CHECK}),
+    INTEGRATION: frozenset({CHECK, INTEGRATION}),
+    AUDIT: frozenset({CHECK, AUDIT}),
+    ADMIN: frozenset(SCOPES),
+}
 # The names of the tokens given by AUTHZ_ADMIN_TOKEN / --admin-token-file and --check-token-file.
 RESERVED_NAMES = frozenset({ADMIN, CHECK})
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -46,7 +54,7 @@ class TokenFileError(ConfigError):
 
 def includes(held: str, needed: str) -> bool:
     """Does scope `held` allow what scope `needed` allows?"""
-    return SCOPES.index(held) >= SCOPES.index(needed)
+    return needed in ALLOWS[held]
 
 
 def digest(token: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from authz.domain.errors import Unavailable
 from authz.service.authorizer import Authorizer
 
@@ -17,6 +19,8 @@ class Backend:
         self.shadow: Shadow | None = None
         self.last_shadow: Shadow | None = None
         self.shadow_config = ShadowConfig()
+        # Set when the server begins to stop: streams (WatchChanges) end at once, cleanly.
+        self.stopping = asyncio.Event()
 
     def ready(self, authorizer: Authorizer) -> None:
         self._authorizer = authorizer

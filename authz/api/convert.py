@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any, cast
 
 from authz._gen.authz.v1 import authorization_pb2 as authz_pb
+from authz._gen.authz.v1 import changes_pb2 as changes_pb
 from authz._gen.authz.v1 import common_pb2 as common_pb
 from authz._gen.authz.v1 import directory_pb2 as dir_pb
 from authz._gen.authz.v1 import policy_pb2 as policy_pb
 from authz.domain import operations as ops
 from authz.domain.errors import InvalidArgument
 from authz.domain.model import BindingRow, Resource, Scope, ShareRow
+from authz.engine.changes import on_behalf_of
 from authz.engine.explain import Decision
 from authz.engine.lookup import Grant
 
@@ -163,6 +166,15 @@ def _operation_fields(operation: ops.Operation) -> dict:
             "on_behalf_of": operation.on_behalf_of,
             **({"expires_at": _timestamp(operation.expires_at)} if operation.expires_at else {}),
         }
+    if isinstance(operation, (ops.CreateCustomRole, ops.UpdateCustomRole)):
+        role: dict[str, Any] = {
+            "name": operation.name, "level": operation.level, "base_role": operation.base_role,
+            "permissions": [policy_pb.Permission(resource_type=p.resource_type, action=p.action)
+                            for p in operation.permissions],
+        }
+        if isinstance(operation, ops.UpdateCustomRole):
+            role["force"] = operation.force
+        return role
     if isinstance(operation, ops.DeleteResources):
         return {
             "resources": [
@@ -182,11 +194,56 @@ def _timestamp(at: float):
     return holder.expires_at
 
 
-def operation_to_proto(operation: ops.Operation) -> dir_pb.Operation:
-    """The `Operation` message for a domain operation (clients and tests build imports with it)."""
+def operation_to_proto(operation: ops.Operation, container: Any = dir_pb.Operation) -> Any:
+    """The `Operation` message for a domain operation (clients and tests build imports with it),
+    or with `container=ChangeOperation`, that message, which also holds custom-role writes."""
     name = ops.OPERATION_NAMES[type(operation)]
-    request_type = dir_pb.Operation.DESCRIPTOR.fields_by_name[name].message_type._concrete_class
-    return dir_pb.Operation(**{name: request_type(**_operation_fields(operation))})
+    request_type = container.DESCRIPTOR.fields_by_name[name].message_type._concrete_class
+    return container(**{name: request_type(**_operation_fields(operation))})
+
+
+def _permission_specs(message) -> tuple[ops.PermissionSpec, ...]:
+    return tuple(ops.PermissionSpec(p.resource_type, p.action) for p in message.permissions)
+
+
+# The `ChangeOperation` oneof: the directory operations, and the custom-role writes.
+CHANGE_OPERATION_FROM_PROTO: dict[str, Callable[[Any], ops.Operation]] = {
+    **OPERATION_FROM_PROTO,
+    "create_custom_role": lambda m: ops.CreateCustomRole(m.name, m.level, m.base_role, _permission_specs(m)),
+    "update_custom_role": lambda m: ops.UpdateCustomRole(m.name, m.level, m.base_role, _permission_specs(m),
+                                                         m.force),
+    "delete_custom_role": lambda m: ops.DeleteCustomRole(m.name, m.force),
+}
+
+
+def change_operation_from_proto(message: changes_pb.ChangeOperation, binding_id: str = "") -> ops.Operation:
+    """A recorded operation back as a domain operation (the CLI words them); `binding_id`, the
+    id a CreateRoleBinding's binding was given (Change.binding_ids)."""
+    which = message.WhichOneof("operation")
+    if which is None:
+        raise ValueError("a ChangeOperation that names no operation")
+    operation = CHANGE_OPERATION_FROM_PROTO[which](getattr(message, which))
+    if binding_id and isinstance(operation, ops.CreateRoleBinding):
+        operation = dataclasses.replace(operation, id=binding_id)
+    return operation
+
+
+def change_operations_from_proto(change: changes_pb.Change) -> list[ops.Operation]:
+    ids = list(change.binding_ids) or [""] * len(change.operations)
+    return [change_operation_from_proto(op, binding_id) for op, binding_id in zip(change.operations, ids, strict=True)]
+
+
+def change_to_proto(record: ops.WriteRecord, matching: list[int] | None = None) -> changes_pb.Change:
+    """A change record as a `Change`; `matching`: positions of the operations a filter matched."""
+    message = changes_pb.Change(
+        revision=record.revision, token_name=record.actor, on_behalf_of=on_behalf_of(record.operations),
+        request_id=record.request_id,
+        operations=[operation_to_proto(op, changes_pb.ChangeOperation) for op in record.operations],
+        matching_operations=matching or (),
+        binding_ids=[op.id if isinstance(op, ops.CreateRoleBinding) else "" for op in record.operations],
+    )
+    set_time(message, "committed_at", record.committed_at)
+    return message
 
 
 def fill_grant(message: common_pb.Grant, grant: Grant, scope_message, team_expiry=None) -> None:

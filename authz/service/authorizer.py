@@ -587,6 +587,16 @@ class Authorizer:
                                               expires_before)
             return rows, self.revision
 
+    async def read_changes(self, after: int, limit: int) -> list[ops.WriteRecord]:
+        """Up to `limit` change records after revision `after`, from the database (so those of
+        other replicas too), on a thread of the default pool: the feed never queues behind
+        this replica's commits."""
+        return await asyncio.to_thread(self.storage.read_changes, after, limit)
+
+    async def retained_from(self) -> int:
+        """The oldest revision from which the database still keeps every change record."""
+        return await asyncio.to_thread(self.storage.retained_from)
+
     def close(self) -> None:
         self._writer.shutdown(wait=True)
         self._db.shutdown(wait=True)

@@ -73,5 +73,11 @@ class Storage(Protocol):
         """Up to `limit` bindings ordered by id (bytewise), starting after `after_id`; with
         `expires_before`, only those with an expiry before it."""
 
+    def retained_from(self) -> int:
+        """The lowest revision r such that every change record with revision >= r is still
+        stored: the oldest record's revision, or the newest revision + 1 when none is kept.
+        (Pruning removes the oldest records; a reader after a revision below r - 1 has missed
+        some.)"""
+
     def close(self) -> None:
         """Release connections."""

@@ -85,6 +85,10 @@ NOTIFY_CHANNEL = "authz_changes"
 LISTEN_RETRY_SECONDS = 1.0
 # Change records deleted per statement when pruning (each statement is its own short write).
 PRUNE_BATCH = 10_000
+# One statement, so one snapshot: a write between two reads cannot make an empty table look
+# pruned up to a revision it has just recorded.
+_RETAINED_FROM = select(func.coalesce(
+    select(func.min(schema.changes.c.revision)).scalar_subquery(), _CURRENT.scalar_subquery() + 1))
 
 
 def create_storage_engine(url: str, read_only: bool = False) -> Engine:
@@ -458,6 +462,9 @@ class SqlStorage:
                             wake()
             except psycopg.Error:
                 stopped.wait(LISTEN_RETRY_SECONDS)
+    def retained_from(self) -> int:
+        with _reachable("cannot read the change table"), self._engine.connect() as connection:
+            return connection.execute(_RETAINED_FROM).scalar_one()
 
     def close(self) -> None:
         self._engine.dispose()

@@ -19,6 +19,7 @@ import grpc.aio
 
 from authz._gen.authz.v1 import (
     authorization_pb2_grpc,
+    changes_pb2_grpc,
     diagnostics_pb2_grpc,
     directory_pb2_grpc,
     policy_pb2_grpc,
@@ -104,8 +105,9 @@ class InProcessServer:
         return self.authorizer
 
     def stub(self, service: str) -> Any:
-        """A stub of "authorization", "directory", "policy" or "diagnostics" on the channel."""
+        """A stub of "authorization", "directory", "policy", "diagnostics" or "changes" on the channel."""
         modules = {"authorization": (authorization_pb2_grpc, "AuthorizationServiceStub"),
+                   "changes": (changes_pb2_grpc, "ChangeServiceStub"),
                    "directory": (directory_pb2_grpc, "DirectoryServiceStub"),
                    "policy": (policy_pb2_grpc, "PolicyServiceStub"),
                    "diagnostics": (diagnostics_pb2_grpc, "DiagnosticsServiceStub")}

@@ -200,6 +200,11 @@ class MemoryStorage:
             data.records = kept
         return deleted
 
+    def retained_from(self) -> int:
+        data = self._data
+        with data.lock:
+            return data.records[0].revision if data.records else data.revision + 1
+
     @property
     def notifies(self) -> bool:
         """No notifications: followers poll."""

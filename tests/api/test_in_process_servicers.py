@@ -11,13 +11,14 @@ import pytest
 from api_world import ADMIN, CHECKER, build, fails, scope
 
 from authz._gen.authz.v1 import authorization_pb2 as authz
+from authz._gen.authz.v1 import changes_pb2 as changes
 from authz._gen.authz.v1 import common_pb2 as common
 from authz._gen.authz.v1 import diagnostics_pb2 as diagnostics
 from authz._gen.authz.v1 import directory_pb2 as directory
 from authz._gen.authz.v1 import policy_pb2 as policy
 from authz.testing.in_process import InProcessServer
 
-SERVICES = (authz, directory, policy, diagnostics)
+SERVICES = (authz, directory, policy, diagnostics, changes)
 
 
 def check(subject: str, action: str, rtype: str, rid: str = "", explain: bool = False, **where: str):
@@ -41,6 +42,22 @@ def test_a_replica_describes_its_revision_and_index(make_server) -> None:
                  for server in (first, second)]
     assert [d.revision for d in described] == [1, 1] and described[0].pid
     assert described[0].index_digest == described[1].index_digest
+
+
+def test_the_change_feed_lists_and_streams_what_was_written(api: InProcessServer) -> None:
+    build(api)
+    api.stub("directory").CreateOrganization(directory.CreateOrganizationRequest(id="o2"), metadata=ADMIN)
+    stub = api.stub("changes")
+    listed = stub.ListChanges(changes.ListChangesRequest(), metadata=ADMIN)
+    assert [(c.revision, c.token_name) for c in listed.changes] == [(1, "admin"), (2, "admin")]
+    assert listed.changes[1].operations[0].create_organization.id == "o2"
+    stream = stub.WatchChanges(changes.WatchChangesRequest(after_revision=1), metadata=ADMIN)
+    try:
+        assert next(stream).revision == 2
+    finally:
+        stream.cancel()
+    details = fails(stub.ListChanges, changes.ListChangesRequest(), grpc.StatusCode.PERMISSION_DENIED, CHECKER)
+    assert "audit" in details
 
 
 def test_import_answers_the_revision_and_the_binding_ids(api: InProcessServer) -> None:

@@ -713,3 +713,15 @@ class StorageContract:
         assert [r.revision for r in storage.read_changes(0, 10)] == [5]
         assert storage.prune_changes(0, 0) == 0
         assert storage.revision() == 5
+
+    def test_retained_from_is_the_oldest_change_kept(self, storage: Storage) -> None:
+        assert storage.retained_from() == 1  # nothing written: everything from revision 1 on is kept
+        for number in range(3):
+            storage.commit(number + 1, [Put(OrganizationRow(f"o{number}"))], record(number + 1))
+        assert storage.retained_from() == 1
+        assert storage.prune_changes(1, 0) == 2
+        assert storage.retained_from() == 3
+        assert [r.revision for r in storage.read_changes(0, 10)] == [3]
+        storage.commit(4, [Put(OrganizationRow("o4"))], WriteRecord(4, (), "t", "r", 100.0))
+        assert storage.prune_changes(0, 1e12) == 2  # every record is older than that
+        assert storage.retained_from() == 5  # none kept: from the next revision on

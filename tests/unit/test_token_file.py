@@ -25,7 +25,7 @@ def test_create_appends_a_hash_never_the_token(tmp_path):
 
 @pytest.mark.parametrize(("text", "message"), [
     ("zenml integration\n", "tokens:1: expected 'NAME SCOPE sha256:HEX', got 2 fields"),
-    ("zenml root sha256:" + "0" * 64, "tokens:1: unknown scope 'root' (use one of check, integration, admin)"),
+    ("zenml root sha256:" + "0" * 64, "tokens:1: unknown scope 'root' (use one of check, integration, audit, admin)"),
     ("zenml check sha256:abc", "tokens:1: the hash must be"),
     ("# c\na check sha256:" + "0" * 64 + "\na check sha256:" + "1" * 64, "tokens:3: the name 'a' is used twice"),
     ("a check sha256:" + "0" * 64 + "\nb check sha256:" + "0" * 64, "tokens:2: the same token is listed twice"),

@@ -7,7 +7,9 @@
 4. auth        - bearer tokens: raises Unauthenticated or PermissionDenied;
 5. undecodable - a request whose bytes do not decode is INVALID_ARGUMENT.
 
-Each wraps unary-unary handlers only. A request whose bytes do not decode reaches them as an
+Each wraps unary-unary handlers (`wrap`) and the server-streaming handlers of authz's own
+services (`wrap_stream`: ChangeService.WatchChanges); other streams (health's Watch,
+reflection) get only the undecodable check. A request whose bytes do not decode reaches them as an
 `Undecodable` (gRPC would otherwise answer UNKNOWN and log a traceback before any interceptor
 saw the call); metrics count it. The pieces they share are in base.py.
 

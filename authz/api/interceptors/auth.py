@@ -4,6 +4,8 @@ Every token has a name (written to the change table with each write it makes) an
 - `check`: AuthorizationService and DiagnosticsService.Echo (the floor checks are measured against);
 - `integration`: those, plus the DirectoryService calls a workspace server makes
   (INTEGRATION_METHODS);
+- `audit`: the checks, plus ChangeService (AUDIT_PREFIXES: the change table, who wrote what);
+  not the integration's writes;
 - `admin`: everything, and alone ListSubjects (ADMIN_METHODS: it says who has access).
 The token of AUTHZ_ADMIN_TOKEN / --admin-token-file is named `admin` with scope admin, the one
 of --check-token-file `check` with scope check; a tokens file (--tokens-file) adds named tokens.
@@ -15,17 +17,19 @@ known token outside its scope is PERMISSION_DENIED, naming the scope it lacks: t
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from authz import token_file
 from authz.api import callinfo
 from authz.domain.errors import PermissionDenied, Unauthenticated
-from authz.token_file import ADMIN, CHECK, INTEGRATION, TokenFile
+from authz.token_file import ADMIN, AUDIT, CHECK, INTEGRATION, TokenFile
 
-from .base import Behavior, UnaryInterceptor
+from .base import Behavior, StreamBehavior, UnaryInterceptor
 
 CHECK_PREFIXES = ("/authz.v1.AuthorizationService/", "/authz.v1.DiagnosticsService/")
 ADMIN_PREFIXES = ("/authz.v1.DirectoryService/", "/authz.v1.PolicyService/")
+AUDIT_PREFIXES = ("/authz.v1.ChangeService/",)
 INTEGRATION_METHODS = frozenset(
     f"/authz.v1.DirectoryService/{name}"
     for name in (
@@ -87,6 +91,8 @@ def scope_needed(method: str, checks_open: bool) -> str | None:
         return None
     if method.startswith(ADMIN_PREFIXES):
         return ADMIN
+    if method.startswith(AUDIT_PREFIXES):
+        return AUDIT
     if method.startswith(CHECK_PREFIXES):
         return None if checks_open else CHECK
     return None
@@ -97,14 +103,16 @@ class AuthInterceptor(UnaryInterceptor):
         super().__init__()
         self.tokens = tokens
 
-    def wrap(self, method: str, behavior: Behavior) -> Behavior:
+    def admission(self, method: str) -> Callable[[object], None] | None:
+        """What admits a call of `method` (raising Unauthenticated or PermissionDenied, else
+        naming the caller); None when the method is open."""
         needed = scope_needed(method, self.tokens.checks_open)
         if needed is None:
-            return behavior
+            return None
         tokens = self.tokens
         wanted = "the admin token" if needed == ADMIN else f"a token with scope {needed!r} (or the admin token)"
 
-        async def authenticated(request, context):
+        def admit(context) -> None:
             identified = tokens.identify(_bearer(context))
             if identified is None:
                 raise Unauthenticated(f"{method} needs {wanted} as 'authorization: Bearer <token>' metadata")
@@ -112,6 +120,28 @@ class AuthInterceptor(UnaryInterceptor):
             if not token_file.includes(scope, needed):
                 raise PermissionDenied(f"{method} needs scope {needed!r}; token {name!r} has scope {scope!r}")
             callinfo.caller.set(name)
+
+        return admit
+
+    def wrap(self, method: str, behavior: Behavior) -> Behavior:
+        admit = self.admission(method)
+        if admit is None:
+            return behavior
+
+        async def authenticated(request, context):
+            admit(context)
             return await behavior(request, context)
+
+        return authenticated
+
+    def wrap_stream(self, method: str, behavior: StreamBehavior) -> StreamBehavior:
+        admit = self.admission(method)
+        if admit is None:
+            return behavior
+
+        async def authenticated(request, context):
+            admit(context)
+            async for response in behavior(request, context):
+                yield response
 
         return authenticated

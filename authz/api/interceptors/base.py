@@ -5,12 +5,17 @@ dict lookup: a check pays for the wrappers, not for one interceptor round trip e
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import grpc
 import grpc.aio
 
 Behavior = Callable[[object, grpc.aio.ServicerContext], Awaitable[object]]
+# A server-streaming method's handler: an async generator of its responses.
+StreamBehavior = Callable[[object, grpc.aio.ServicerContext], AsyncIterator[object]]
+# Server-streaming methods of these services go through every interceptor (others' streams,
+# health's Watch and reflection, only through the undecodable check of `_streaming`).
+OWN_SERVICES = "/authz.v1."
 
 
 class Undecodable:
@@ -37,10 +42,14 @@ def tolerant(deserialize: Callable[[bytes], object] | None) -> Callable[[bytes],
 
 
 class UnaryInterceptor:
-    """Base: subclasses implement `wrap(method, behavior)`, returning `behavior` itself when
-    they have nothing to do for `method`."""
+    """Base: subclasses implement `wrap(method, behavior)` for unary methods and
+    `wrap_stream(method, behavior)` for server-streaming ones, returning `behavior` itself
+    when they have nothing to do for `method`."""
 
     def wrap(self, method: str, behavior: Behavior) -> Behavior:
+        raise NotImplementedError
+
+    def wrap_stream(self, method: str, behavior: StreamBehavior) -> StreamBehavior:
         raise NotImplementedError
 
 
@@ -56,12 +65,23 @@ class Chain(grpc.aio.ServerInterceptor):
             behavior = interceptor.wrap(method, behavior)
         return behavior
 
+    def wrap_stream(self, method: str, behavior: StreamBehavior) -> StreamBehavior:
+        for interceptor in reversed(self.interceptors):
+            behavior = interceptor.wrap_stream(method, behavior)
+        return behavior
+
     def handler(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         """`handler` of `method` wrapped (once: later calls answer the same object)."""
         cached = self._cache.get(method)
         if cached is not None:
             return cached
-        if handler.unary_unary is None:
+        if handler.unary_stream is not None and method.startswith(OWN_SERVICES):
+            wrapped = grpc.unary_stream_rpc_method_handler(
+                self.wrap_stream(method, handler.unary_stream),
+                request_deserializer=tolerant(handler.request_deserializer),
+                response_serializer=handler.response_serializer,
+            )
+        elif handler.unary_unary is None:
             wrapped = _streaming(method, handler)
         else:
             wrapped = grpc.unary_unary_rpc_method_handler(

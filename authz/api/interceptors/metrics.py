@@ -1,7 +1,10 @@
-"""Counts every unary call by method and status code, and times it."""
+"""Counts every call by method and status code, and times unary ones. A stream (WatchChanges)
+is counted when it ends, with the code it ended with, and not timed: it lasts as long as its
+client follows, which would say nothing about the server in a latency histogram."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import grpc
@@ -9,7 +12,7 @@ import grpc.aio
 
 from authz import metrics
 
-from .base import Behavior, UnaryInterceptor
+from .base import Behavior, StreamBehavior, UnaryInterceptor
 
 
 class MetricsInterceptor(UnaryInterceptor):
@@ -33,3 +36,24 @@ class MetricsInterceptor(UnaryInterceptor):
             return response
 
         return measured
+
+    def wrap_stream(self, method: str, behavior: StreamBehavior) -> StreamBehavior:
+        service, _, name = method.lstrip("/").rpartition("/")
+        requests = metrics.GRPC_REQUESTS
+
+        async def counted(request, context):
+            code = "OK"
+            try:
+                async for response in behavior(request, context):
+                    yield response
+            except BaseException as error:
+                found = context.code()
+                if isinstance(found, grpc.StatusCode):
+                    code = found.name
+                else:
+                    code = "CANCELLED" if isinstance(error, (asyncio.CancelledError, GeneratorExit)) else "UNKNOWN"
+                raise
+            finally:
+                requests.labels(service, name, code).inc()
+
+        return counted

@@ -12,7 +12,7 @@ import os
 from authz.api import callinfo
 from authz.domain.validation import ID_PATTERN
 
-from .base import Behavior, UnaryInterceptor
+from .base import Behavior, StreamBehavior, UnaryInterceptor
 
 HEADER = "x-request-id"
 
@@ -25,17 +25,30 @@ class RequestIdInterceptor(UnaryInterceptor):
     def new_id(self) -> str:
         return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFFFFFF:016x}"
 
+    def name(self, context) -> None:
+        """Set the call's request id: the caller's, when it is a valid id, else a new one."""
+        given = ""
+        for key, value in context.invocation_metadata() or ():
+            if key == HEADER:
+                given = value
+                break
+        callinfo.request_id.set(given if given and ID_PATTERN.fullmatch(given) else self.new_id())
+
     def wrap(self, method: str, behavior: Behavior) -> Behavior:
-        new_id = self.new_id
-        set_id = callinfo.request_id.set
+        name = self.name
 
         async def named(request, context):
-            given = ""
-            for key, value in context.invocation_metadata() or ():
-                if key == HEADER:
-                    given = value
-                    break
-            set_id(given if given and ID_PATTERN.fullmatch(given) else new_id())
+            name(context)
             return await behavior(request, context)
+
+        return named
+
+    def wrap_stream(self, method: str, behavior: StreamBehavior) -> StreamBehavior:
+        name = self.name
+
+        async def named(request, context):
+            name(context)
+            async for response in behavior(request, context):
+                yield response
 
         return named
