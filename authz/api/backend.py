@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
+from authz.domain import operations as ops
 from authz.domain.errors import Unavailable
-from authz.service.authorizer import Authorizer
+from authz.service.authorizer import Authorizer, Written
 
+from . import callinfo
 from .limits import Limits
 from .shadow import Shadow, ShadowConfig
 
@@ -44,6 +47,15 @@ class Backend:
         """The revision the index is at; 0 while it loads."""
         authorizer = self._authorizer
         return 0 if authorizer is None else authorizer.revision
+
+    async def write(self, operations: Sequence[ops.Operation], context, field_prefix: str | None = None) -> Written:
+        """Apply `operations` as the calling token, under the call's request id, waiting for
+        other writers at most until shortly before the call's deadline (so that UNAVAILABLE,
+        saying why, reaches the caller rather than a bare DEADLINE_EXCEEDED)."""
+        remaining = context.time_remaining()
+        timeout = None if remaining is None else max(0.001, remaining - min(0.25, remaining / 5))
+        return await self.authorizer.write(operations, callinfo.caller.get(), callinfo.request_id.get(), field_prefix,
+                                           timeout)
 
     async def wait_for(self, revision: int, context) -> None:
         """Honour `at_least_revision`, waiting at most until the call's deadline."""

@@ -16,7 +16,7 @@ from authz.domain.validation import ID_PATTERN, check_id, check_name, check_subj
 from authz.engine.index import share_sort_key
 from authz.service.authorizer import View
 
-from . import access, callinfo, convert
+from . import access, convert
 from .backend import Backend
 
 
@@ -56,63 +56,56 @@ class DirectoryServicer(pb_grpc.DirectoryServiceServicer):
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
 
-    async def _write(self, operations: list[ops.Operation], field_prefix: str | None = None):
-        written = await self.backend.authorizer.write(
-            operations, callinfo.caller.get(), callinfo.request_id.get(), field_prefix
-        )
-        return written.revision, written.recorded
-
-    async def _unary(self, name: str, request) -> pb.WriteResponse:
-        revision, _ = await self._write([convert.OPERATION_FROM_PROTO[name](request)])
-        return pb.WriteResponse(revision=revision)
+    async def _unary(self, name: str, request, context) -> pb.WriteResponse:
+        written = await self.backend.write([convert.OPERATION_FROM_PROTO[name](request)], context)
+        return pb.WriteResponse(revision=written.revision)
 
     async def CreateOrganization(self, request, context):
-        return await self._unary("create_organization", request)
+        return await self._unary("create_organization", request, context)
 
     async def CreateWorkspace(self, request, context):
-        return await self._unary("create_workspace", request)
+        return await self._unary("create_workspace", request, context)
 
     async def CreateProject(self, request, context):
-        return await self._unary("create_project", request)
+        return await self._unary("create_project", request, context)
 
     async def CreateTeam(self, request, context):
-        return await self._unary("create_team", request)
+        return await self._unary("create_team", request, context)
 
     async def DeleteOrganization(self, request, context):
-        return await self._unary("delete_organization", request)
+        return await self._unary("delete_organization", request, context)
 
     async def DeleteWorkspace(self, request, context):
-        return await self._unary("delete_workspace", request)
+        return await self._unary("delete_workspace", request, context)
 
     async def DeleteProject(self, request, context):
-        return await self._unary("delete_project", request)
+        return await self._unary("delete_project", request, context)
 
     async def DeleteTeam(self, request, context):
-        return await self._unary("delete_team", request)
+        return await self._unary("delete_team", request, context)
 
     async def AddTeamMember(self, request, context):
-        return await self._unary("add_team_member", request)
+        return await self._unary("add_team_member", request, context)
 
     async def RemoveTeamMember(self, request, context):
-        return await self._unary("remove_team_member", request)
+        return await self._unary("remove_team_member", request, context)
 
     async def DeleteRoleBinding(self, request, context):
-        return await self._unary("delete_role_binding", request)
+        return await self._unary("delete_role_binding", request, context)
 
     async def SetResourceMembership(self, request, context):
-        return await self._unary("set_resource_membership", request)
+        return await self._unary("set_resource_membership", request, context)
 
     async def DeleteResources(self, request, context):
         limits = self.backend.limits
         limits.check_count(len(request.resources), limits.max_import_operations, "resources", "resources")
-        return await self._unary("delete_resources", request)
+        return await self._unary("delete_resources", request, context)
 
     async def DeleteSubject(self, request, context):
-        return await self._unary("delete_subject", request)
+        return await self._unary("delete_subject", request, context)
 
     async def CreateRoleBinding(self, request, context):
-        written = await self.backend.authorizer.write(
-            [convert.create_role_binding(request)], callinfo.caller.get(), callinfo.request_id.get())
+        written = await self.backend.write([convert.create_role_binding(request)], context)
         binding_id = written.recorded[0].id
         view = self.backend.authorizer.view()
         # The row the write put; a binding that existed already is the index's.
@@ -127,9 +120,9 @@ class DirectoryServicer(pb_grpc.DirectoryServiceServicer):
         count = len(request.operations)
         limits.check_count(count, limits.max_import_operations, "operations", "operations")
         operations = [convert.operation_from_proto(op, i) for i, op in enumerate(request.operations)]
-        revision, recorded = await self._write(operations, field_prefix="operations")
-        binding_ids = [op.id if isinstance(op, ops.CreateRoleBinding) else "" for op in recorded]
-        return pb.ImportResponse(revision=revision, binding_ids=binding_ids)
+        written = await self.backend.write(operations, context, field_prefix="operations")
+        binding_ids = [op.id if isinstance(op, ops.CreateRoleBinding) else "" for op in written.recorded]
+        return pb.ImportResponse(revision=written.revision, binding_ids=binding_ids)
 
     def _page_and_subject(self, request, asked_for: str) -> tuple[int, str | None]:
         """A listing's page size (within the limit) and its subject filter, both checked."""

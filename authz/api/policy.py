@@ -58,21 +58,21 @@ class PolicyServicer(pb_grpc.PolicyServiceServicer):
             role_count=len(active.roles), custom_role_count=len(active.custom_roles),
         )
 
-    async def _role_write(self, operation) -> pb.RoleWriteResponse:
-        written = await self.backend.authorizer.write([operation], callinfo.caller.get(), callinfo.request_id.get())
+    async def _role_write(self, operation, context) -> pb.RoleWriteResponse:
+        written = await self.backend.write([operation], context)
         return pb.RoleWriteResponse(revision=written.revision, removed_bindings=written.removed(BindingRow))
 
     async def CreateRole(self, request, context):
         operation = ops.CreateCustomRole(request.name, request.level, request.base_role, _permissions(request))
-        return await self._role_write(operation)
+        return await self._role_write(operation, context)
 
     async def UpdateRole(self, request, context):
         operation = ops.UpdateCustomRole(request.name, request.level, request.base_role, _permissions(request),
                                          request.force)
-        return await self._role_write(operation)
+        return await self._role_write(operation, context)
 
     async def DeleteRole(self, request, context):
-        return await self._role_write(ops.DeleteCustomRole(request.name, request.force))
+        return await self._role_write(ops.DeleteCustomRole(request.name, request.force), context)
 
     async def Reload(self, request, context) -> pb.ReloadResponse:
         if self.reloader is None:

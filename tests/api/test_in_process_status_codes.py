@@ -224,3 +224,20 @@ def test_an_unexpected_error_is_internal_with_a_generic_message(make_server) -> 
                     Code.INTERNAL)
     assert re.fullmatch(r"internal error \(request id \S+\); the server log has the cause", details)
     assert_index_matches_storage(server)
+
+
+def test_a_write_waits_for_another_writer_no_longer_than_its_deadline(make_server) -> None:
+    server: InProcessServer = make_server(write_timeout=60.0)
+    build(server)
+    assert isinstance(server.storage, MemoryStorage)
+    session = server.storage.reopen().begin_write(1.0)  # another replica, in the middle of a write
+    try:
+        # Without the deadline it would wait a minute; the call's deadline bounds it, and the
+        # answer says why rather than a bare DEADLINE_EXCEEDED.
+        details = fails(server.stub("directory").CreateOrganization, directory.CreateOrganizationRequest(id="o2"),
+                        Code.UNAVAILABLE, timeout=2.0)
+    finally:
+        session.close()
+    assert "write lock" in details
+    assert server.stub("directory").CreateOrganization(directory.CreateOrganizationRequest(id="o2"),
+                                                       metadata=ADMIN, timeout=10).revision == 2
