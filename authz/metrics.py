@@ -5,29 +5,95 @@ no `*_created` series are exported."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
+from itertools import accumulate
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram, Info, disable_created_metrics
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import REGISTRY, Counter, Gauge, Info, disable_created_metrics
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from authz.domain.operations import OPERATION_NAMES
 
 disable_created_metrics()  # prometheus_client's undocumented `*_created` series, off
 
-GRPC_REQUESTS = Counter(
-    "authz_grpc_requests_total", "gRPC requests handled, by service, method and status code.",
-    ["service", "method", "code"],
-)
-GRPC_DURATION = Histogram(
-    "authz_grpc_request_duration_seconds",
-    "Time to handle a gRPC request, by service and method (server side, excluding transport).",
-    ["service", "method"],
-    buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
-)
-CHECKS = Counter(
-    "authz_checks_total", "Decisions made, by method (Check, BatchCheck) and decision.", ["method", "decision"]
-)
+# The per-call metrics: authz_grpc_requests_total, authz_grpc_request_duration_seconds and
+# authz_checks_total. They are counted in plain numbers by the event loop's thread, the only one
+# that counts (no lock, no label lookup per call: a prometheus_client Histogram.observe and
+# Counter.inc cost about 13,000 instructions a call), and read at scrape time by CallCollector.
+DURATION_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                    10.0)
+
+
+class MethodCalls:
+    """One method's calls: how many ended OK, how many with each other status code, and their
+    durations by bucket (`buckets[i]` counts those <= DURATION_BUCKETS[i] and above the bound
+    before; the last one, those above every bound)."""
+
+    __slots__ = ("buckets", "codes", "ok", "seconds")
+
+    def __init__(self) -> None:
+        self.ok = 0
+        self.codes: dict[str, int] = {}
+        self.buckets = [0] * (len(DURATION_BUCKETS) + 1)
+        self.seconds = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.buckets[bisect_left(DURATION_BUCKETS, seconds)] += 1
+        self.seconds += seconds
+
+    def failed(self, code: str) -> None:
+        self.codes[code] = self.codes.get(code, 0) + 1
+
+
+class CallCollector(Collector):
+    """The per-call metrics of every method, exported in the form Counter and Histogram give."""
+
+    def __init__(self) -> None:
+        self._methods: dict[tuple[str, str], MethodCalls] = {}
+        # method (Check, BatchCheck) -> [denied, allowed]: indexed by the decision as a bool
+        self._decisions: dict[str, list[int]] = {method: [0, 0] for method in ("Check", "BatchCheck")}
+
+    def method(self, service: str, name: str) -> MethodCalls:
+        """The counts of `service`/`name`, exported (at 0) from now on."""
+        return self._methods.setdefault((service, name), MethodCalls())
+
+    def decisions(self, method: str) -> list[int]:
+        """[denied, allowed] of Check or BatchCheck, to add to."""
+        return self._decisions[method]
+
+    def collect(self):
+        requests = CounterMetricFamily(
+            "authz_grpc_requests_total", "gRPC requests handled, by service, method and status code.",
+            labels=["service", "method", "code"])
+        duration = HistogramMetricFamily(
+            "authz_grpc_request_duration_seconds",
+            "Time to handle a gRPC request, by service and method (server side, excluding transport).",
+            labels=["service", "method"])
+        for (service, name), calls in list(self._methods.items()):
+            codes = list(calls.codes.items())
+            buckets = list(calls.buckets)
+            seconds = calls.seconds
+            requests.add_metric([service, name, "OK"], calls.ok)
+            for code, count in codes:
+                requests.add_metric([service, name, code], count)
+            cumulative = list(accumulate(buckets))
+            bounds = [floatToGoString(bound) for bound in DURATION_BUCKETS] + ["+Inf"]
+            duration.add_metric([service, name], list(zip(bounds, cumulative, strict=True)), seconds)
+        yield requests
+        yield duration
+        checks = CounterMetricFamily(
+            "authz_checks_total", "Decisions made, by method (Check, BatchCheck) and decision.",
+            labels=["method", "decision"])
+        for method, (denied, allowed) in list(self._decisions.items()):
+            checks.add_metric([method, "allowed"], allowed)
+            checks.add_metric([method, "denied"], denied)
+        yield checks
+
+
+CALLS = CallCollector()
+REGISTRY.register(CALLS)
 WRITES = Counter("authz_write_operations_total", "Write operations committed, by operation.", ["operation"])
 
 
@@ -134,8 +200,5 @@ for _reason in ("dropped", "stale"):
     SHADOW_DROPPED.labels(_reason)
 for _result in ("accepted", "rejected", "unchanged"):
     POLICY_RELOADS.labels(_result)
-for _method in ("Check", "BatchCheck"):
-    for _decision in ("allowed", "denied"):
-        CHECKS.labels(_method, _decision)
 for _operation in OPERATION_NAMES.values():
     WRITES.labels(_operation)
