@@ -120,6 +120,12 @@ class View:
         self.revision = revision
         self.memo = memo
 
+    @staticmethod
+    def question(subject: str, action: str, has_resource: bool, rtype: str, rid: str, organization: str,
+                 workspace: str, project: str) -> Row:
+        """A check's strings, for `allowed` (which validates them)."""
+        return (subject, action, has_resource, rtype, rid, organization, workspace, project)
+
     def allowed(self, row: Row) -> bool:
         """A check validated (InvalidArgument naming the field) and answered (engine/check.py)."""
         return answer(self.memo, self.index, self.policy, row)

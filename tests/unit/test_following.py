@@ -8,6 +8,7 @@ import asyncio
 import logging
 
 import pytest
+from harness import bundled_policy, where
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -15,8 +16,6 @@ from authz.domain import operations as ops
 from authz.domain.model import Resource
 from authz.service.authorizer import Authorizer, load_index
 from authz.storage.sql import SqlStorage
-
-from harness import bundled_policy, where
 
 
 def open_replica(url: str) -> Authorizer:
