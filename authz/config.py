@@ -173,6 +173,9 @@ class Settings:
             address = getattr(self, name)
             if address or name == "grpc_address":
                 _check_address(self.named(name), address)
+        if self.follow_poll_seconds <= 0:
+            raise ConfigError(f"{self.named('follow_poll_seconds')} is {self.follow_poll_seconds:g}; it must be above 0 "
+                              "(every replica follows the change table; on PostgreSQL NOTIFY wakes it sooner)")
         if self.max_staleness_seconds and self.max_staleness_seconds <= self.database_probe_seconds:
             raise ConfigError(f"{self.named('max_staleness_seconds')} is {self.max_staleness_seconds:g}; it must be "
                               f"longer than {self.named('database_probe_seconds')} "

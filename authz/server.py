@@ -338,6 +338,10 @@ async def serve(settings: Settings, worker: Worker | None = None) -> None:
     # Workers' state gauges are set from here (a scrape reaches the supervisor, not this process).
     publisher = loop.create_task(state.publish_every(metrics.STATE_PUBLISH_SECONDS)) \
         if isinstance(state, StateGauges) else None
+    calls_publisher = None
+    if metrics.MULTIPROCESS_DIR:  # and the per-call counts, every series at 0 from the start
+        metrics.publish_calls()
+        calls_publisher = loop.create_task(metrics.publish_calls_every(metrics.STATE_PUBLISH_SECONDS))
     follower = loop.create_task(authorizer.follow(settings.follow_poll_seconds))
     pruner = loop.create_task(prune(authorizer.storage, settings.change_retention_count,
                                     settings.change_retention_days)) \
@@ -359,7 +363,7 @@ async def serve(settings: Settings, worker: Worker | None = None) -> None:
     for signum in (signal.SIGTERM, signal.SIGHUP):
         loop.remove_signal_handler(signum)
         signal.signal(signum, signal.SIG_IGN)
-    for task in (watcher, prober, sweeper, follower, pruner, staleness, publisher):
+    for task in (watcher, prober, sweeper, follower, pruner, staleness, publisher, calls_publisher):
         if task is not None:
             task.cancel()
     listening.set()
@@ -369,5 +373,7 @@ async def serve(settings: Settings, worker: Worker | None = None) -> None:
     backend.stopping.set()  # streams end now (UNAVAILABLE, saying where to resume), not at the grace's end
     metrics.SERVING.set(0)
     await server.stop(settings.shutdown_grace_seconds)
+    if metrics.MULTIPROCESS_DIR:
+        metrics.publish_calls()  # the calls finished during the grace period count too
     authorizer.close()
     log.info("stopped at revision %d", authorizer.revision)

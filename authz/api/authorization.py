@@ -2,7 +2,8 @@
 
 Each call reads one view of the service (Authorizer.view): a check is prepared by the engine
 (engine/check.py: the validation memo and the scope fast path) and answered by its rules; a
-batch without explanations is answered in bytes (batch_wire.py)."""
+batch's items are read in one pass and decided in one call (View.answer_all), and a batch
+without explanations is answered in bytes (batch_wire.py)."""
 
 from __future__ import annotations
 
@@ -11,58 +12,62 @@ from authz._gen.authz.v1 import authorization_pb2 as pb
 from authz._gen.authz.v1 import authorization_pb2_grpc as pb_grpc
 from authz.domain.errors import AuthzError
 from authz.domain.validation import check_name, check_subject
-from authz.engine.check import answer, prepare
+from authz.engine.check import Row
 
 from . import access, convert
 from .backend import Backend
 from .batch_wire import ResultBytes, response_bytes
 
-_ALLOWED = {
-    "Check": metrics.CHECKS.labels("Check", "allowed"),
-    "BatchCheck": metrics.CHECKS.labels("BatchCheck", "allowed"),
-}
-_DENIED = {
-    "Check": metrics.CHECKS.labels("Check", "denied"),
-    "BatchCheck": metrics.CHECKS.labels("BatchCheck", "denied"),
-}
+# [denied, allowed] of authz_checks_total, indexed by the decision (metrics.CALLS).
+_CHECK_DECISIONS = metrics.CALLS.decisions("Check")
+_BATCH_DECISIONS = metrics.CALLS.decisions("BatchCheck")
 
 
-def _question(check: pb.CheckRequest, view):
-    """The check's prepared question (engine/check.py), from the message's fields."""
+def _row(check: pb.CheckRequest) -> Row:
+    """The check's strings, as engine/check.py decides them."""
     resource = check.resource
     scope = check.scope
     rtype = resource.type
-    return view.question(check.subject, check.action, bool(rtype) or check.HasField("resource"), rtype,
-                         resource.id, scope.organization_id, scope.workspace_id, scope.project_id)
+    return (check.subject, check.action, bool(rtype) or check.HasField("resource"), rtype, resource.id,
+            scope.organization_id, scope.workspace_id, scope.project_id)
 
 
 class AuthorizationServicer(pb_grpc.AuthorizationServiceServicer):
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self._results = ResultBytes()  # the encoded results of the last revision batched
+        # The two CheckResponses (denied, allowed) of the last revision answered: a response is
+        # never changed once made, so every Check at that revision answers one of them.
+        self._responses: tuple[pb.CheckResponse, pb.CheckResponse] = (pb.CheckResponse(), pb.CheckResponse())
+        self._responses_revision = -1
 
-    def _allowed(self, check: pb.CheckRequest, view) -> bool:
-        return view.allowed(_question(check, view))
+    def _response(self, revision: int, allowed: bool) -> pb.CheckResponse:
+        if revision != self._responses_revision:
+            self._responses = (pb.CheckResponse(allowed=False, revision=revision),
+                               pb.CheckResponse(allowed=True, revision=revision))
+            self._responses_revision = revision
+        return self._responses[allowed]
 
     def _explained(self, check: pb.CheckRequest, view) -> pb.CheckResponse:
-        _question(check, view)  # validation, with the same errors as without explain
+        view.allowed(_row(check))  # validation, with the same errors as without explain
         resource = convert.resource_from_proto(check.resource)
         decision = view.explain(check.subject, check.action, resource, convert.scope_from_proto(check.scope))
         explanation = convert.explanation_to_proto(decision, view.scope_of)
         return pb.CheckResponse(allowed=decision.allowed, revision=view.revision, explanation=explanation)
 
     async def Check(self, request: pb.CheckRequest, context) -> pb.CheckResponse:
-        await self.backend.wait_for(request.at_least_revision, context)
+        if request.at_least_revision:
+            await self.backend.wait_for(request.at_least_revision, context)
         if request.fully_consistent:
             await self.backend.fully_consistent(context)
-        view = self.backend.authorizer.view()
+        view = self.backend.authorizer.view()  # Unavailable while the index loads
         if request.explain:
             response = self._explained(request, view)
             allowed = response.allowed
         else:
-            allowed = self._allowed(request, view)
-            response = pb.CheckResponse(allowed=allowed, revision=view.revision)
-        (_ALLOWED if allowed else _DENIED)["Check"].inc()
+            allowed = view.allowed(_row(request))
+            response = self._response(view.revision, allowed)
+        _CHECK_DECISIONS[allowed] += 1
         shadow = self.backend.shadow
         if shadow is not None:  # shadow evaluation (api/shadow.py): after the answer is decided
             shadow.offer_check("Check", request, allowed)
@@ -87,8 +92,8 @@ class AuthorizationServicer(pb_grpc.AuthorizationServiceServicer):
             wanted = max(check.at_least_revision for check in checks)
             await self.backend.wait_for(wanted, context)
         results, granted = decided
-        _ALLOWED["BatchCheck"].inc(granted)
-        _DENIED["BatchCheck"].inc(len(checks) - granted)
+        _BATCH_DECISIONS[1] += granted
+        _BATCH_DECISIONS[0] += len(checks) - granted
         if isinstance(results, list):
             response = pb.BatchCheckResponse(revision=revision)
             response.results.extend(results)
@@ -100,41 +105,31 @@ class AuthorizationServicer(pb_grpc.AuthorizationServiceServicer):
         are the encoded response (bytes) when no item asked for an explanation, else a list of
         CheckResponse messages."""
         revision = view.revision
-        # The view's question and answer, bound once for the loop (what View.question and
-        # View.allowed call).
-        memo, index, policy = view.memo, view.index, view.policy
+        rows: list[Row] = []
+        add = rows.append
+        explained = False
+        # The fields first, in one pass: a batch that asks for a later revision anywhere waits
+        # before any item is decided (or found invalid).
+        for check in checks:
+            if check.at_least_revision > revision:
+                return None
+            if check.explain:
+                explained = True
+            resource = check.resource
+            scope = check.scope
+            rtype = resource.type
+            add((check.subject, check.action, bool(rtype) or check.HasField("resource"), rtype, resource.id,
+                 scope.organization_id, scope.workspace_id, scope.project_id))
         encoded = self._results.at(revision)
         yes, no = encoded.allowed, encoded.denied
         parts: list = []
-        add = parts.append
-        granted = 0
-        explained = False
-        position = -1
-        try:
-            for check in checks:
-                position += 1
-                if check.at_least_revision > revision:
-                    return None
-                if check.explain:
-                    result = self._explained(check, view)
-                    explained = True
-                    add(result)
-                    granted += result.allowed
-                    continue
-                resource = check.resource
-                scope = check.scope
-                rtype = resource.type
-                if answer(index, policy, prepare(memo, index, check.subject, check.action,
-                                                 bool(rtype) or check.HasField("resource"), rtype, resource.id,
-                                                 scope.organization_id, scope.workspace_id, scope.project_id)):
-                    add(yes)
-                    granted += 1
-                else:
-                    add(no)
-        except AuthzError as error:
-            if any(check.at_least_revision > revision for check in checks):
-                return None  # wait first, as a batch that asks for a later revision does
-            raise error.under(f"checks[{position}]") from None
+        if explained:
+            granted = self._decide_explained(checks, rows, view, parts, yes, no)
+        else:
+            try:
+                granted = view.answer_all(rows, parts, yes, no)
+            except AuthzError as error:
+                raise error.under(f"checks[{len(parts)}]") from None
         shadow = self.backend.shadow
         if shadow is not None:  # shadow evaluation (api/shadow.py)
             shadow.offer_batch(checks, parts, yes)
@@ -142,6 +137,25 @@ class AuthorizationServicer(pb_grpc.AuthorizationServiceServicer):
             messages = [pb.CheckResponse.FromString(part[2:]) if isinstance(part, bytes) else part for part in parts]
             return messages, granted
         return response_bytes(parts, encoded), granted
+
+    def _decide_explained(self, checks, rows: list[Row], view, parts: list, yes: bytes, no: bytes) -> int:
+        """A batch in which some items ask for an explanation: those are CheckResponse messages
+        in `parts`, the others `yes` or `no`."""
+        granted = 0
+        for position, (check, row) in enumerate(zip(checks, rows, strict=True)):
+            try:
+                if check.explain:
+                    result = self._explained(check, view)
+                    parts.append(result)
+                    granted += result.allowed
+                elif view.allowed(row):
+                    parts.append(yes)
+                    granted += 1
+                else:
+                    parts.append(no)
+            except AuthzError as error:
+                raise error.under(f"checks[{position}]") from None
+        return granted
 
     async def ListAllowedResources(self, request: pb.ListAllowedResourcesRequest, context):
         await self.backend.wait_for(request.at_least_revision, context)

@@ -1,21 +1,21 @@
-"""Check preparation: from a check's strings to a `Question` the rules can answer.
+"""Checks from their strings to their answers: validation, the scope's chain, then the rules (decide.py).
 
 Checks are the hot path, so preparation skips what it can without changing an answer: strings
 already found valid are remembered in a `CheckMemo` (bounded, so that unknown subjects cannot
-grow it; the service owns it), and a scope naming a stored node is resolved with one lookup
-(scope.known_chain). Anything unusual (an invalid or unknown value, ancestors to verify)
-takes the full path, which gives the same answers and the same errors."""
+grow it; the service owns it), a scope naming a stored node is resolved with one lookup
+(scope.known_chain), and in a batch what the previous check found is not looked up again.
+Anything unusual (an invalid or unknown value, ancestors to verify) takes the full path, which gives the same answers and the same errors."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Iterable
 
 from authz.domain.errors import InvalidArgument
 from authz.domain.model import Node, Scope
 from authz.domain.validation import check_id, check_name, check_subject
 
 from .decide import allowed_for
-from .index import Index, SubjectEntry
+from .index import Index
 from .policy import Policy
 from .scope import known_chain, resolve
 
@@ -48,46 +48,68 @@ class CheckMemo:
         self.ids = Seen(1 << 16)
 
 
-class Question(NamedTuple):
-    """A valid check: the subject's index entry (None when the index does not know it), the
-    strings, and the chain of its node (None when the node is unknown: the answer is no)."""
-
-    entry: SubjectEntry | None
-    subject: str
-    action: str
-    rtype: str
-    rid: str
-    chain: tuple[Node, ...] | None
+# One check's strings, as the API reads them from a request: subject, action, whether a resource
+# was given, resource type, resource id, organization, workspace and project ids.
+Row = tuple[str, str, bool, str, str, str, str, str]
 
 
-def prepare(memo: CheckMemo, index: Index, subject: str, action: str, has_resource: bool, rtype: str, rid: str,
-            organization: str, workspace: str, project: str) -> Question:
-    """The question of a check; InvalidArgument, naming the field, for an invalid one."""
-    # A subject the index knows was checked when it was written.
-    entry = index.by_subject.get(subject)
-    if entry is None and subject not in memo.subjects:
-        check_subject(subject, "subject")
-        memo.subjects.remember(subject)
+def answer_all(memo: CheckMemo, index: Index, policy: Policy, rows: Iterable[Row], answers: list,
+               yes: object = True, no: object = False) -> int:
+    """Validate and answer each row in order, appending `yes` or `no` to `answers`; how many were
+    allowed. The one path of Check and BatchCheck: an invalid row raises InvalidArgument naming
+    the field, after the answers of the rows before it (so `len(answers)` is its position).
+
+    Strings equal to the previous row's are not looked up again: a batch from one client names
+    one subject and one scope, whose index entry, validity and chain it finds once. Rows are
+    decided one after the other in this one call, so the index cannot change between them."""
+    by_subject = index.by_subject
+    subjects = memo.subjects
     names = memo.names
-    if action not in names:
-        check_name(action, "action", "action")
-        names.remember(action)
-    if rtype not in names:
-        if not has_resource:
-            raise InvalidArgument("is required", "resource")
-        check_name(rtype, "resource.type", "resource type")
-        names.remember(rtype)
-    # Letters and digits alone need no pattern; anything else is checked once.
-    if rid and not (rid.isalnum() and rid.isascii() and len(rid) <= MAX_ID) and rid not in memo.ids:
-        check_id(rid, "resource.id")
-        memo.ids.remember(rid)
-    chain = known_chain(index, organization, workspace, project)
-    if chain is None:
-        _, chain = resolve(index, Scope(organization, workspace, project))
-    return Question(entry, subject, action, rtype, rid, chain)
+    add = answers.append
+    granted = 0
+    subject_seen = action_seen = rtype_seen = None
+    entry = None
+    scope_seen: tuple[str, str, str] | None = None
+    chain: tuple[Node, ...] | None = None
+    for subject, action, has_resource, rtype, rid, organization, workspace, project in rows:
+        # A subject the index knows was checked when it was written.
+        if subject != subject_seen:
+            entry = by_subject.get(subject)
+            if entry is None and subject not in subjects:
+                check_subject(subject, "subject")
+                subjects.remember(subject)
+            subject_seen = subject
+        if action != action_seen:
+            if action not in names:
+                check_name(action, "action", "action")
+                names.remember(action)
+            action_seen = action
+        if rtype != rtype_seen:
+            if rtype not in names:
+                if not has_resource:
+                    raise InvalidArgument("is required", "resource")
+                check_name(rtype, "resource.type", "resource type")
+                names.remember(rtype)
+            rtype_seen = rtype
+        # Letters and digits alone need no pattern; anything else is checked once.
+        if rid and not (rid.isalnum() and rid.isascii() and len(rid) <= MAX_ID) and rid not in memo.ids:
+            check_id(rid, "resource.id")
+            memo.ids.remember(rid)
+        if scope_seen is None or project != scope_seen[2] or workspace != scope_seen[1] \
+                or organization != scope_seen[0]:
+            chain = known_chain(index, organization, workspace, project)
+            if chain is None:
+                _, chain = resolve(index, Scope(organization, workspace, project))
+            scope_seen = (organization, workspace, project)
+        if chain is not None and allowed_for(index, policy, entry, subject, action, rtype, rid, chain):
+            add(yes)
+            granted += 1
+        else:
+            add(no)
+    return granted
 
 
-def answer(index: Index, policy: Policy, question: Question) -> bool:
-    """Is the prepared question allowed? (decide.allowed_for: the rules, written once.)"""
-    entry, subject, action, rtype, rid, chain = question
-    return chain is not None and allowed_for(index, policy, entry, subject, action, rtype, rid, chain)
+def answer(memo: CheckMemo, index: Index, policy: Policy, row: Row) -> bool:
+    """One check validated (InvalidArgument naming the field) and answered (answer_all)."""
+    answers: list[bool] = []
+    return answer_all(memo, index, policy, (row,), answers) == 1

@@ -10,7 +10,7 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -22,7 +22,7 @@ from authz.domain.errors import FailedPrecondition, RevisionNotReached, Unavaila
 from authz.domain.model import BindingRow, Change, Node, Remove, Resource, RoleRow, Scope, ShareRow
 from authz.domain.wording import agree, count
 from authz.engine import decide, expiry, explain, lookup
-from authz.engine.check import CheckMemo, Question, answer, prepare
+from authz.engine.check import CheckMemo, Row, answer, answer_all
 from authz.engine.diff import Diff, StaleRole, diff_operations, diff_policy, stale_roles
 from authz.engine.explain import Decision
 from authz.engine.index import Index
@@ -136,14 +136,19 @@ class View:
 
     # ---- checks
 
-    def question(self, subject: str, action: str, has_resource: bool, rtype: str, rid: str, organization: str,
-                 workspace: str, project: str) -> Question:
-        """A check prepared (validated, its scope resolved); InvalidArgument naming the field."""
-        return prepare(self.memo, self.index, subject, action, has_resource, rtype, rid, organization, workspace,
-                       project)
+    @staticmethod
+    def question(subject: str, action: str, has_resource: bool, rtype: str, rid: str, organization: str,
+                 workspace: str, project: str) -> Row:
+        """A check's strings, for `allowed` (which validates them)."""
+        return (subject, action, has_resource, rtype, rid, organization, workspace, project)
 
-    def allowed(self, question: Question) -> bool:
-        return answer(self.index, self.policy, question)
+    def allowed(self, row: Row) -> bool:
+        """A check validated (InvalidArgument naming the field) and answered (engine/check.py)."""
+        return answer(self.memo, self.index, self.policy, row)
+
+    def answer_all(self, rows: Iterable[Row], answers: list, yes: object, no: object) -> int:
+        """`allowed` of each row in turn, appending `yes` or `no` to `answers`; how many were allowed."""
+        return answer_all(self.memo, self.index, self.policy, rows, answers, yes, no)
 
     def check(self, subject: str, action: str, resource: Resource, scope: Scope) -> bool:
         """A whole check: prepared and answered as Check does."""

@@ -124,6 +124,22 @@ def workers(tmp_path, seeded):
     server.stop()
 
 
+def settled(workers) -> dict:
+    """A scrape once every worker has published what it counted so far (they publish their
+    per-call counts every metrics.STATE_PUBLISH_SECONDS): two scrapes that far apart agree."""
+    def calls(scraped: dict) -> dict:
+        return {key: number for key, number in scraped.items() if key[0] == "authz_grpc_requests_total"}
+
+    seen = scrape(workers)
+    deadline = time.monotonic() + 30
+    while True:
+        time.sleep(1.5)
+        again = scrape(workers)
+        if calls(again) == calls(seen) or time.monotonic() > deadline:
+            return again
+        seen = again
+
+
 def test_two_workers_answer_on_one_port_and_one_endpoint_counts_for_both(workers):
     assert workers.process is not None
     supervisor = workers.process.pid
@@ -137,15 +153,22 @@ def test_two_workers_answer_on_one_port_and_one_endpoint_counts_for_both(workers
                                             resource=common_pb.Resource(type="pipeline", id="churn-model-training"),
                                             scope=common_pb.Scope(project_id="prod-recommendations"))
             assert stub.Check(request, timeout=10).allowed is allowed
-    before = scrape(workers)
+    before = settled(workers)
     echoes = value(before, "authz_grpc_requests_total", service="authz.v1.DiagnosticsService", method="Echo",
                    code="OK")
     for channel in channels.values():
         for _ in range(5):
             echo_pid(channel)
-    after = scrape(workers)
-    assert value(after, "authz_grpc_requests_total", service="authz.v1.DiagnosticsService", method="Echo",
-                 code="OK") == echoes + 10
+    # Workers publish their per-call counts every second (metrics.STATE_PUBLISH_SECONDS).
+    deadline = time.monotonic() + 10
+    while True:
+        after = scrape(workers)
+        seen = value(after, "authz_grpc_requests_total", service="authz.v1.DiagnosticsService", method="Echo",
+                     code="OK")
+        if seen == echoes + 10 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert seen == echoes + 10
     assert value(after, "authz_checks_total", method="Check", decision="allowed") == 2
     assert value(after, "authz_checks_total", method="Check", decision="denied") == 2
     assert value(after, "authz_serving") == 1
