@@ -114,6 +114,19 @@ def workers_of(pid: int) -> list[int]:
     return sorted(int(child) for child in path.read_text().split())
 
 
+def settled(address: str) -> tuple[float, float]:
+    """The server's counts once every worker has published what it counted (workers publish their
+    per-call counts every second): two scrapes 1.5 s apart that agree."""
+    seen = counted(scrape(address))
+    deadline = time.monotonic() + 30
+    while True:
+        time.sleep(1.5)
+        again = counted(scrape(address))
+        if again == seen or time.monotonic() > deadline:
+            return again
+        seen = again
+
+
 def scrape(address: str) -> dict[tuple[str, tuple], float]:
     with urllib.request.urlopen(f"http://{address}/metrics", timeout=10) as response:
         text = response.read().decode()
@@ -180,9 +193,10 @@ def measure(workdir: Path, url: str, workers: int, world, policy, shape: dict, t
         body = workdir / "check.bin"
         body.write_bytes(grpc_body(request))
         run_h2load(server.address, body, shape["warmup"], shape, threads)
-        before, cpu_before = counted(scrape(server.metrics_address)), [cpu_seconds(p) for p in pids]
+        before, cpu_before = settled(server.metrics_address), [cpu_seconds(p) for p in pids]
         result = run_h2load(server.address, body, shape["requests"], shape, threads)
-        after, cpu_after = counted(scrape(server.metrics_address)), [cpu_seconds(p) for p in pids]
+        cpu_after = [cpu_seconds(p) for p in pids]
+        after = settled(server.metrics_address)
         ok, allowed = after[0] - before[0], after[1] - before[1]
         if not (ok == allowed == result["succeeded"] == shape["requests"]):
             raise RuntimeError(f"h2load's {result['succeeded']} successes of {shape['requests']}, but the server "

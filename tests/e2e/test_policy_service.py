@@ -148,7 +148,9 @@ def test_file_changes_and_sighup_reload(tmp_path, policy_dir):
             while client._call(client.policy.GetPolicy, pb.GetPolicyRequest()).hash == first.hash:
                 assert time.monotonic() < deadline, server.log()
                 time.sleep(0.1)
-            assert "policy reload (watch) accepted" in server.log()
+            while "policy reload (watch) accepted" not in server.log():  # the line follows the swap
+                assert time.monotonic() < deadline, server.log()
+                time.sleep(0.05)
             metrics = scrape(server)
             current = client._call(client.policy.GetPolicy, pb.GetPolicyRequest())
             assert f'hash="{current.hash}"' in metrics and current.loaded_at > first.loaded_at
