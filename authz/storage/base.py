@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
+from authz.domain.errors import ConcurrentWrite
 from authz.domain.model import BindingRow, Change, Row
 from authz.domain.operations import WriteRecord
 
@@ -81,3 +82,16 @@ class Storage(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+
+
+def commit_expecting(storage: Storage, revision: int, changes: Sequence[Change], record: WriteRecord,
+                     timeout: float) -> None:
+    """Storage.commit in terms of begin_write, for implementations: ConcurrentWrite unless the
+    stored revision is `revision - 1`, else commit as the next revision."""
+    session = storage.begin_write(timeout)
+    try:
+        if session.head != revision - 1:
+            raise ConcurrentWrite(f"the stored revision is {session.head}; this write expected {revision - 1}")
+        session.commit(changes, record)
+    finally:
+        session.close()

@@ -31,6 +31,7 @@ from authz.domain.model import BindingRow, Change, Put, Remove, Row
 from authz.domain.operations import WriteRecord
 
 from . import codec, schema
+from .base import commit_expecting
 from .rows import LOAD_ORDER, MAPPINGS, decode_changes, encode_changes, load_builders
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -265,13 +266,7 @@ class SqlStorage:
     # Writes.
 
     def commit(self, revision: int, changes: Sequence[Change], record: WriteRecord) -> None:
-        session = self.begin_write(LOCK_TIMEOUT_MS / 1000)
-        try:
-            if session.head != revision - 1:
-                raise ConcurrentWrite(f"the stored revision is {session.head}; this write expected {revision - 1}")
-            session.commit(changes, record)
-        finally:
-            session.close()
+        commit_expecting(self, revision, changes, record, LOCK_TIMEOUT_MS / 1000)
 
     def begin_write(self, timeout: float) -> SqlWriteSession:
         """A write transaction holding the database's write lock (the revision counter's row on

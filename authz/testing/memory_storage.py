@@ -31,6 +31,7 @@ from authz.domain.model import (
     WorkspaceRow,
 )
 from authz.domain.operations import WriteRecord
+from authz.storage.base import commit_expecting
 
 SCHEMA = "memory"  # the one "migration" a MemoryStorage has
 
@@ -138,13 +139,7 @@ class MemoryStorage:
         return revision
 
     def commit(self, revision: int, changes: Sequence[Change], record: WriteRecord) -> None:
-        session = self.begin_write(5.0)
-        try:
-            if session.head != revision - 1:
-                raise ConcurrentWrite(f"the stored revision is {session.head}; this write expected {revision - 1}")
-            session.commit(changes, record)
-        finally:
-            session.close()
+        commit_expecting(self, revision, changes, record, 5.0)
 
     def begin_write(self, timeout: float) -> MemoryWriteSession:
         if not self._data.write_lock.acquire(timeout=max(timeout, 0.001)):

@@ -9,6 +9,7 @@ import time
 
 import casbin
 import pytest
+from worlds import casbin_request, parents
 
 from authz._gen.authz.v1 import authorization_pb2 as authz_pb
 from authz._gen.authz.v1 import common_pb2 as common_pb
@@ -28,22 +29,6 @@ def _request(subject, action, rtype, rid, node: Node) -> authz_pb.CheckRequest:
         scope=common_pb.Scope(organization_id=scope.organization_id, workspace_id=scope.workspace_id,
                               project_id=scope.project_id),
     )
-
-
-def _casbin_request(world, subject, action, rtype, rid, node: Node) -> tuple[str, ...]:
-    """The Casbin request, built from the world the test generated (not from authz's index)."""
-    parent = {}
-    for op in world.operations:
-        if type(op).__name__ == "CreateWorkspace":
-            parent[Node("workspace", op.id)] = Node("organization", op.organization_id)
-        elif type(op).__name__ == "CreateProject":
-            parent[Node("project", op.id)] = Node("workspace", op.workspace_id)
-    chain = [node]
-    while chain[-1] in parent:
-        chain.append(parent[chain[-1]])
-    by_kind = {n.kind: str(n) for n in chain}
-    workspace = by_kind.get("workspace", "") if node.kind != "organization" else ""
-    return (subject, str(node), workspace, by_kind.get("organization", ""), rtype, rid, action)
 
 
 def test_export_and_sidecar_agree_on_random_checks(server, tmp_path):
@@ -77,9 +62,10 @@ def test_export_and_sidecar_agree_on_random_checks(server, tmp_path):
                     "--database-url", server.database_url], check=True, capture_output=True)
     assert "grants expired by then are left out" in (out / "policy.csv").read_text().splitlines()[0]
     oracle = casbin.Enforcer(str(out / "model.conf"), str(out / "policy.csv"))
+    hierarchy = parents(world.operations)
     disagreements = [
         (check, mine) for check, mine in zip(checks, decisions, strict=True)
-        if oracle.enforce(*_casbin_request(world, *check)) != mine
+        if oracle.enforce(*casbin_request(hierarchy, *check)) != mine
     ]
     assert disagreements == []
     assert len(decisions) == CHECKS

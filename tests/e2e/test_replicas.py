@@ -22,9 +22,8 @@ from grpc_health.v1 import health_pb2
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
+from worlds import casbin_request, parents
 
-from authz._gen.authz.v1 import authorization_pb2 as authz_pb
-from authz._gen.authz.v1 import common_pb2 as common_pb
 from authz.client import check_request
 from authz.domain import operations as ops
 from authz.domain.model import Node, Resource
@@ -181,16 +180,6 @@ def stored_revisions(url: str) -> list[int]:
         engine.dispose()
 
 
-def _request(subject: str, action: str, rtype: str, rid: str, node: Node, revision: int) -> authz_pb.CheckRequest:
-    scope = scope_of_node(node)
-    return authz_pb.CheckRequest(
-        subject=subject, action=action, resource=common_pb.Resource(type=rtype, id=rid),
-        scope=common_pb.Scope(organization_id=scope.organization_id, workspace_id=scope.workspace_id,
-                              project_id=scope.project_id),
-        at_least_revision=revision,
-    )
-
-
 def random_questions(rng: random.Random, world: World, count: int) -> list[tuple[str, str, str, str, Node]]:
     return [(rng.choice(world.people + [f"team:{t}" for t in world.teams]), rng.choice(ACTIONS),
              rng.choice(("model", "pipeline", "artifact")), rng.choice(world.resource_ids), rng.choice(world.nodes))
@@ -202,25 +191,6 @@ def casbin_oracle(server: Server, tmp_path: Path) -> casbin.Enforcer:
     subprocess.run([sys.executable, "-m", "authz.cli", "export", "--casbin", str(out), "--database-url",
                     server.database_url], check=True, capture_output=True, cwd=server.workdir)
     return casbin.Enforcer(str(out / "model.conf"), str(out / "policy.csv"))
-
-
-def casbin_request(world_parents: dict[Node, Node], subject, action, rtype, rid, node: Node) -> tuple[str, ...]:
-    chain = [node]
-    while chain[-1] in world_parents:
-        chain.append(world_parents[chain[-1]])
-    by_kind = {n.kind: str(n) for n in chain}
-    workspace = by_kind.get("workspace", "") if node.kind != "organization" else ""
-    return (subject, str(node), workspace, by_kind.get("organization", ""), rtype, rid, action)
-
-
-def parents_of(world: World, extra: list[ops.Operation]) -> dict[Node, Node]:
-    parent = {}
-    for op in [*world.operations, *extra]:
-        if isinstance(op, ops.CreateWorkspace):
-            parent[Node("workspace", op.id)] = Node("organization", op.organization_id)
-        elif isinstance(op, ops.CreateProject):
-            parent[Node("project", op.id)] = Node("workspace", op.workspace_id)
-    return parent
 
 
 def seeded(cluster: Cluster) -> tuple[World, dict[str, list[str]]]:
@@ -268,18 +238,20 @@ def test_writes_on_three_replicas_at_once_are_ordered_and_every_replica_agrees(s
         answers = []
         for server in cluster.servers:
             with server.client() as client:
-                batch = client.batch_check(_request(*q, head) for q in questions)
+                batch = client.batch_check(check_request(subject, action, f"{rtype}/{rid}", at_least_revision=head,
+                                                           **_scope_kwargs(node))
+                                             for subject, action, rtype, rid, node in questions)
                 listed = [tuple(sorted(client.list_allowed(subject, action, rtype, at_least_revision=head,
                                                            **_scope_kwargs(node)).ids))
                           for subject, action, rtype, _, node in questions[:40]]
             answers.append(([result.allowed for result in batch.results], listed))
         assert answers[0] == answers[1] == answers[2]
         oracle = casbin_oracle(cluster.servers[0], tmp_path)
-        parents = parents_of(world, [])
+        hierarchy = parents(world.operations)
         for project in world.nodes:
-            if project.kind == "project" and project not in parents:
-                parents[project] = _workspace_of(cluster.servers[0], project)
-        expected = [oracle.enforce(*casbin_request(parents, *q)) for q in questions]
+            if project.kind == "project" and project not in hierarchy:
+                hierarchy[project] = _workspace_of(cluster.servers[0], project)
+        expected = [oracle.enforce(*casbin_request(hierarchy, *q)) for q in questions]
         assert answers[0][0] == expected
         # The comparison is only worth something if both answers occur.
         assert 5 <= sum(expected) <= len(expected) - 5

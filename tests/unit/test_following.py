@@ -105,24 +105,3 @@ def test_a_follower_behind_the_records_kept_loads_a_snapshot(replicas, caplog):
     assert "are gone (the oldest kept is 5): loading a full snapshot" in caplog.text
     assert second.revision == first.revision == 6
     assert second.index.digest() == first.index.digest()
-
-
-def test_pruning_by_age_and_by_count(replicas):
-    first, _, url = replicas
-
-    async def run():
-        for number in range(5):
-            await first.write([ops.CreateOrganization(f"o{number}")], "t", f"r{number}")
-
-    asyncio.run(run())
-    engine = create_engine(url, poolclass=NullPool)
-    try:
-        with engine.begin() as connection:
-            connection.execute(text("UPDATE changes SET committed_at = 100 WHERE revision <= 2"))
-        assert first.storage.prune_changes(0, 1000.0) == 2
-        assert first.storage.prune_changes(0, 1000.0) == 0
-        assert first.storage.prune_changes(10, 0.0) == 0
-        assert first.storage.prune_changes(1, 0.0) == 2
-        assert [r.revision for r in first.storage.read_changes(0, 10)] == [5]
-    finally:
-        engine.dispose()
