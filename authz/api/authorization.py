@@ -21,6 +21,8 @@ from .batch_wire import ResultBytes, response_bytes
 # [denied, allowed] of authz_checks_total, indexed by the decision (metrics.CALLS).
 _CHECK_DECISIONS = metrics.CALLS.decisions("Check")
 _BATCH_DECISIONS = metrics.CALLS.decisions("BatchCheck")
+# What _decide_batch answers for a batch that must first read the database's newest revision.
+_CONSISTENT = object()
 
 
 def _row(check: pb.CheckRequest) -> Row:
@@ -73,53 +75,64 @@ class AuthorizationServicer(pb_grpc.AuthorizationServiceServicer):
             shadow.offer_check("Check", request, allowed)
         return response
 
-    async def BatchCheck(self, request: pb.BatchCheckRequest, context) -> pb.BatchCheckResponse:
+    async def BatchCheck(self, request: pb.BatchCheckRequest, context) -> pb.BatchCheckResponse | bytes:
+        """The response, or when no item asked for an explanation its encoding (bytes, which the
+        registration's serializer sends as they are: interceptors/base.py)."""
         limits = self.backend.limits
         limits.check_size(request)
         checks = request.checks
         limits.check_count(len(checks), limits.max_batch_size, "checks", "checks")
-        if any(check.fully_consistent for check in checks):
-            await self.backend.fully_consistent(context)
+        consistent = False
         while True:
-            # No await in here: every item is decided in one view, at the same revision. An
-            # item asking for a later revision than the index has sends the whole batch to
-            # wait, then again.
+            # No await in here: every item is decided in one view, at the same revision. A
+            # batch with an item asking for a fully consistent answer, or for a later revision
+            # than the index has, waits for it before any item is decided, then looks again.
             view = self.backend.authorizer.view()
-            revision = view.revision
-            decided = self._decide_batch(checks, view)
-            if decided is not None:
+            decided = self._decide_batch(checks, view, consistent)
+            if decided.__class__ is tuple:
                 break
-            wanted = max(check.at_least_revision for check in checks)
-            await self.backend.wait_for(wanted, context)
+            if decided is _CONSISTENT:
+                await self.backend.fully_consistent(context)
+                consistent = True
+            else:
+                await self.backend.wait_for(decided, context)
         results, granted = decided
         _BATCH_DECISIONS[1] += granted
         _BATCH_DECISIONS[0] += len(checks) - granted
         if isinstance(results, list):
-            response = pb.BatchCheckResponse(revision=revision)
+            response = pb.BatchCheckResponse(revision=view.revision)
             response.results.extend(results)
             return response
-        return pb.BatchCheckResponse.FromString(results)
+        return results
 
-    def _decide_batch(self, checks, view):
-        """(results, how many allowed), or None when an item wants a later revision. Results
-        are the encoded response (bytes) when no item asked for an explanation, else a list of
-        CheckResponse messages."""
+    def _decide_batch(self, checks, view, consistent: bool):
+        """(results, how many allowed); or _CONSISTENT when an item wants a fully consistent
+        answer and `consistent` is not yet; or the revision to wait for, when an item wants a
+        later one than the view's. Results are the encoded response (bytes) when no item asked
+        for an explanation, else a list of CheckResponse messages."""
         revision = view.revision
         rows: list[Row] = []
         add = rows.append
-        explained = False
-        # The fields first, in one pass: a batch that asks for a later revision anywhere waits
-        # before any item is decided (or found invalid).
+        explained = wants_consistent = False
+        wanted = 0
+        # The fields first, in one pass: a batch that waits does so before any item is decided
+        # (or found invalid).
         for check in checks:
-            if check.at_least_revision > revision:
-                return None
+            if check.at_least_revision > wanted:
+                wanted = check.at_least_revision
             if check.explain:
                 explained = True
+            if check.fully_consistent:
+                wants_consistent = True
             resource = check.resource
             scope = check.scope
             rtype = resource.type
             add((check.subject, check.action, bool(rtype) or check.HasField("resource"), rtype, resource.id,
                  scope.organization_id, scope.workspace_id, scope.project_id))
+        if wants_consistent and not consistent:
+            return _CONSISTENT
+        if wanted > revision:
+            return wanted
         encoded = self._results.at(revision)
         yes, no = encoded.allowed, encoded.denied
         parts: list = []

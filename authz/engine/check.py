@@ -14,7 +14,7 @@ from authz.domain.errors import InvalidArgument
 from authz.domain.model import Node, Scope
 from authz.domain.validation import check_id, check_name, check_subject
 
-from .decide import allowed_for
+from .decide import allowed_beyond_roles, allowed_for, held_roles
 from .index import Index
 from .policy import Policy
 from .scope import known_chain, resolve
@@ -60,18 +60,24 @@ def answer_all(memo: CheckMemo, index: Index, policy: Policy, rows: Iterable[Row
     the field, after the answers of the rows before it (so `len(answers)` is its position).
 
     Strings equal to the previous row's are not looked up again: a batch from one client names
-    one subject and one scope, whose index entry, validity and chain it finds once. Rows are
-    decided one after the other in this one call, so the index cannot change between them."""
+    one subject and one scope, whose index entry, validity and chain it finds once, and from
+    the second row of such a run on, the roles the subject holds on the chain (held_roles), so
+    that rule 1 is one set operation per row. Rows are decided one after the other in this one
+    call, so the index cannot change between them."""
     by_subject = index.by_subject
     subjects = memo.subjects
     names = memo.names
+    granting = policy.granting
     add = answers.append
     granted = 0
     subject_seen = action_seen = rtype_seen = None
     entry = None
     scope_seen: tuple[str, str, str] | None = None
     chain: tuple[Node, ...] | None = None
+    # The roles held on `chain` by the run's subject: None until a row repeats its subject and scope.
+    held: frozenset[str] | None = None
     for subject, action, has_resource, rtype, rid, organization, workspace, project in rows:
+        repeated = True  # the same subject and scope as the previous row
         # A subject the index knows was checked when it was written.
         if subject != subject_seen:
             entry = by_subject.get(subject)
@@ -79,6 +85,7 @@ def answer_all(memo: CheckMemo, index: Index, policy: Policy, rows: Iterable[Row
                 check_subject(subject, "subject")
                 subjects.remember(subject)
             subject_seen = subject
+            repeated = False
         if action != action_seen:
             if action not in names:
                 check_name(action, "action", "action")
@@ -101,7 +108,20 @@ def answer_all(memo: CheckMemo, index: Index, policy: Policy, rows: Iterable[Row
             if chain is None:
                 _, chain = resolve(index, Scope(organization, workspace, project))
             scope_seen = (organization, workspace, project)
-        if chain is not None and allowed_for(index, policy, entry, subject, action, rtype, rid, chain):
+            repeated = False
+        if not repeated:
+            held = None
+        if chain is None or entry is None:
+            add(no)
+            continue
+        if held is None and repeated:
+            held = held_roles(index, entry, chain)
+        if held is None:
+            allowed = allowed_for(index, policy, entry, subject, action, rtype, rid, chain)
+        else:
+            allowed = not granting(rtype, action).isdisjoint(held) or (
+                bool(rid) and allowed_beyond_roles(index, entry, action, rtype, rid, chain))
+        if allowed:
             add(yes)
             granted += 1
         else:

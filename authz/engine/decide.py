@@ -80,45 +80,74 @@ def allowed_for(index: Index, policy: Policy, entry, subject: str, action: str, 
     """`allowed`, given `entry = index.by_subject.get(subject)`. One lookup in a big dict per
     subject and team; the rest are lookups in their own small dicts, and rule 1 is settled
     by a set operation in C."""
-    teams = None
-    if entry is not None:
-        teams = entry.teams
-        granting = policy.granting(rtype, action)
-        if granting:
-            for node in chain:
-                roles = entry.roles.get(node)
-                if roles is not None and not granting.isdisjoint(roles):
-                    return True
-            if teams:
-                by_subject = index.by_subject
-                for team in teams:
-                    team_entry = by_subject.get(team)
-                    if team_entry is not None:
-                        for node in chain:
-                            roles = team_entry.roles.get(node)
-                            if roles is not None and not granting.isdisjoint(roles):
-                                return True
-        if rid:
-            # Rule 2.
-            key = (chain[0], rtype, rid)
-            shared = entry.shared
-            if shared is not None:
-                actions = shared.get(key)
+    if entry is None:  # no roles, teams or shares: nothing can grant
+        return False
+    teams = entry.teams
+    granting = policy.granting(rtype, action)
+    if granting:
+        for node in chain:
+            roles = entry.roles.get(node)
+            if roles is not None and not granting.isdisjoint(roles):
+                return True
+        if teams:
+            by_subject = index.by_subject
+            for team in teams:
+                team_entry = by_subject.get(team)
+                if team_entry is not None:
+                    for node in chain:
+                        roles = team_entry.roles.get(node)
+                        if roles is not None and not granting.isdisjoint(roles):
+                            return True
+    return bool(rid) and allowed_beyond_roles(index, entry, action, rtype, rid, chain)
+
+
+def held_roles(index: Index, entry, chain) -> frozenset[str]:
+    """The roles `entry`'s subject holds on the nodes of `chain`, itself or through its teams:
+    rule 1 for every (type, action) at once, `not policy.granting(type, action).isdisjoint(held)`.
+    A batch's run of items with one subject and scope finds them once."""
+    held: set[str] = set()
+    for roles_by_node in _roles_of(index, entry):
+        for node in chain:
+            roles = roles_by_node.get(node)
+            if roles:
+                held.update(roles)
+    return frozenset(held)
+
+
+def _roles_of(index: Index, entry):
+    yield entry.roles
+    if entry.teams:
+        by_subject = index.by_subject
+        for team in entry.teams:
+            team_entry = by_subject.get(team)
+            if team_entry is not None:
+                yield team_entry.roles
+
+
+def allowed_beyond_roles(index: Index, entry, action: str, rtype: str, rid: str, chain) -> bool:
+    """Rules 2 and 3 for a subject with an entry and a resource id: a share of the resource on
+    the node, or reading a child node the subject holds a binding on or below."""
+    teams = entry.teams
+    # Rule 2.
+    key = (chain[0], rtype, rid)
+    shared = entry.shared
+    if shared is not None:
+        actions = shared.get(key)
+        if actions is not None and action in actions:
+            return True
+    if teams:
+        by_subject = index.by_subject
+        for team in teams:
+            team_entry = by_subject.get(team)
+            if team_entry is not None and team_entry.shared is not None:
+                actions = team_entry.shared.get(key)
                 if actions is not None and action in actions:
                     return True
-            if teams:
-                by_subject = index.by_subject
-                for team in teams:
-                    team_entry = by_subject.get(team)
-                    if team_entry is not None and team_entry.shared is not None:
-                        actions = team_entry.shared.get(key)
-                        if actions is not None and action in actions:
-                            return True
     # Rule 3.
-    if rid and action == "read" and rtype in LEVELS:
+    if action == "read" and rtype in LEVELS:
         member = member_node(index, chain, rtype, rid)
         if member is not None:
-            if entry is not None and member in entry.members:
+            if member in entry.members:
                 return True
             if teams:
                 return any(index.is_member(team, member) for team in teams)

@@ -115,3 +115,59 @@ def test_the_call_counts_export_what_counter_and_histogram_would():
     checks.labels("BatchCheck", "allowed")
     checks.labels("BatchCheck", "denied").inc(3)
     assert _exposition(mine) == _exposition(theirs)
+
+
+def _random_world(rng: random.Random) -> Engine:
+    """Bindings at every level for users and teams, users in one or two teams, and shares with
+    users and teams: every rule reachable, directly and through a team."""
+    engine = tree(Engine())
+    levels = {"organization_id": ["o1", "o2"], "workspace_id": ["w1", "w2", "w3"], "project_id": ["p1", "p2", "p3"]}
+    level_of = {"organization_id": "organization", "workspace_id": "workspace", "project_id": "project"}
+    roles = {level: sorted(r.name for r in engine.policy.roles.values() if r.level == level)
+             for level in level_of.values()}
+    people = [f"user:u{i}" for i in range(6)]
+    for user in people[:5]:
+        for team in rng.sample(["t1", "t2"], rng.randint(1, 2)):
+            engine.write(ops.AddTeamMember(team, user))
+    for _ in range(12):
+        field = rng.choice(sorted(levels))
+        who = rng.choice(people + ["team:t1", "team:t2"])
+        try:
+            engine.bind(who, rng.choice(roles[level_of[field]]), **{field: rng.choice(levels[field])})
+        except Exception:  # noqa: BLE001 -- a duplicate or a team outside its organization: skip it
+            continue
+    for _ in range(6):
+        who = rng.choice(people + ["team:t1", "team:t2"])
+        engine.share(who, f"{rng.choice(['model', 'pipeline'])}/{rng.choice(['m1', 'x'])}",
+                     tuple(rng.sample(["read", "update"], rng.randint(1, 2))), project_id=rng.choice(["p1", "p2"]))
+    return engine
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_runs_of_one_subject_and_scope_answer_as_the_grant_finder(seed):
+    """answer_all finds the roles a run's subject holds once (decide.held_roles); its answers
+    equal decide.find_grant's, which walks each binding through policy.allows instead."""
+    from authz.engine import decide
+    from authz.engine.scope import known_chain
+
+    rng = random.Random(seed)
+    e = _random_world(rng)
+    subjects = [f"user:u{i}" for i in range(7)] + ["team:t1", "team:t2"]
+    scopes = [("", "", "p1"), ("", "", "p2"), ("", "", "p3"), ("", "w1", ""), ("o1", "", ""), ("", "w1", "p1")]
+    rows = []
+    while len(rows) < 200:
+        subject, scope = rng.choice(subjects), rng.choice(scopes)
+        for _ in range(rng.randint(1, 12)):  # a run, as one client sends
+            rtype = rng.choice(["pipeline", "model", "project", "workspace", "organization", "team"])
+            rid = rng.choice(["", "m1", "x", "p1", "p2", "w1", "o1"])
+            rows.append((subject, rng.choice(["read", "update", "delete", "create"]), True, rtype, rid, *scope))
+    answers: list = []
+    granted = answer_all(CheckMemo(), e.index, e.policy, rows, answers, True, False)
+    expected = []
+    for subject, action, _, rtype, rid, organization, workspace, project in rows:
+        chain = known_chain(e.index, organization, workspace, project)
+        expected.append(chain is not None and decide.find_grant(e.index, e.policy, subject, action, rtype, rid, chain)
+                        is not None)
+    assert answers == expected
+    assert granted == sum(expected)
+    assert 0 < granted < len(rows)

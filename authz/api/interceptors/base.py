@@ -41,6 +41,18 @@ def tolerant(deserialize: Callable[[bytes], object] | None) -> Callable[[bytes],
     return decode
 
 
+def encoded_or(serialize: Callable[[object], bytes] | None) -> Callable[[object], bytes] | None:
+    """`serialize`, passing a response a handler answered already encoded (bytes) as it is:
+    BatchCheck writes its common response in the wire format itself (api/batch_wire.py)."""
+    if serialize is None:
+        return None
+
+    def encode(response: object) -> bytes:
+        return response if response.__class__ is bytes else serialize(response)
+
+    return encode
+
+
 class UnaryInterceptor:
     """Base: subclasses implement `wrap(method, behavior)` for unary methods and
     `wrap_stream(method, behavior)` for server-streaming ones, returning `behavior` itself
@@ -87,7 +99,7 @@ class Chain(grpc.aio.ServerInterceptor):
             wrapped = grpc.unary_unary_rpc_method_handler(
                 self.wrap(method, handler.unary_unary),
                 request_deserializer=tolerant(handler.request_deserializer),
-                response_serializer=handler.response_serializer,
+                response_serializer=encoded_or(handler.response_serializer),
             )
         self._cache[method] = wrapped
         return wrapped
