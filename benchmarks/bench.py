@@ -13,13 +13,15 @@ created on the server of AUTHZ_TEST_POSTGRES_URL and dropped afterwards) and eac
 - restarts the server and times the cold start to SERVING; reads its resident memory;
 - measures the bare floor (benchmarks/bare_server.py: grpc.aio with one generic handler that
   answers every call with an empty message, no interceptors, in its own process) with the same
-  client and Check messages, alternating with the calls below;
-- measures against that server, on one channel: the echo floor (DiagnosticsService.Echo, a
-  no-op through the same interceptors) and Check latency with a realistic mix (about 60 %
-  allowed, grants through teams, inheritance and shares, 10 % unknown subjects), alternating;
-  BatchCheck decisions/s for batches shaped like the first client's calls (100 checks, one
-  subject, one project, mixed types, ids and actions) and for fully mixed batches, each against
-  Echo carrying the same batch; ListAllowedResources for a subject with 10,000 shared ids; and
+  client, Check messages and metadata, interleaved call by call with the calls below;
+- measures against that server, on one channel, with the check token (the server has
+  --check-token-file, so authentication is on the path, as are metrics and request ids): the
+  echo floor (DiagnosticsService.Echo, a no-op through the same interceptors) and Check
+  latency with a realistic mix (about 60 % allowed, grants through teams, inheritance and
+  shares, 10 % unknown subjects), the three interleaved in a new random order for each
+  request; BatchCheck decisions/s for batches shaped like the first client's calls (100
+  checks, one subject, one project, mixed types, ids and actions) and for fully mixed batches,
+  each interleaved with Echo carrying the same batch; ListAllowedResources for a subject with 10,000 shared ids; and
   a write acknowledged and visible to the next check;
 - loads the same database into this process and times the engine alone on the same mix.
 
@@ -35,6 +37,7 @@ there. `--plot FILE.png` draws Check p50/p99 against the number of bindings of t
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import os
@@ -76,6 +79,10 @@ SIZES = {"quick": 2_000, "small": 10_000, "medium": 100_000, "large": 1_000_000}
 DATABASES = ("sqlite", "postgres")
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TOKEN = "bench"
+# Checks and Echo carry this token (the server has --check-token-file): authentication is on
+# their path, as in production. The bare server gets the same metadata and ignores it.
+CHECK_TOKEN = "bench-check"
+CHECKER = (("authorization", f"Bearer {CHECK_TOKEN}"),)
 CHUNK = 10_000
 BATCH = 100
 CHECK_ACTIONS = ACTIONS[:4]
@@ -95,7 +102,7 @@ class Plan:
         self.writes = 40 if quick else 300
         self.engine = 5_000 if quick else 100_000
         self.casbin = 300 if quick else 2_000
-        self.rounds = 5  # echo and measured calls alternate in this many blocks
+        self.rounds = 5  # Check with and without a shadow alternate in this many blocks
 
 
 # Every figure of one (size, database, run), with its unit and, where the issue sets one, its target.
@@ -241,21 +248,34 @@ def latencies(call, requests) -> list[float]:
     return samples
 
 
-def alternate(rounds: int, first, second, requests_first, requests_second) -> tuple[list, list]:
-    """Run `first` and `second` over their requests in alternating blocks (the machine's load
-    drifts; alternating gives both the same conditions). Returns each one's samples."""
-    a, b = alternate_all(rounds, [(first, requests_first), (second, requests_second)])
-    return a, b
-
-
-def alternate_all(rounds: int, runs) -> list[list[float]]:
-    """`alternate` for any number of (call over requests, requests)."""
+def interleaved(runs, seed: int = 1) -> list[list[float]]:
+    """Per-call samples of each (call, requests), all the same length, taking the i-th request
+    of every run in turn, in a new random order for each i. Alternating in blocks is biased:
+    whatever follows a switch of server or method pays for it, and during this work a Check
+    answering a constant response at once measured 1.08 x the bare floor that way, 1.00 x
+    interleaved (docs/performance.md)."""
     samples: list[list[float]] = [[] for _ in runs]
-    for r in range(rounds):
-        for mine, (measure, requests) in zip(samples, runs, strict=True):
-            n = len(requests)
-            mine += measure(requests[r * n // rounds:(r + 1) * n // rounds])
+    order = list(range(len(runs)))
+    rng = random.Random(seed)
+    clock = time.perf_counter
+    for i in range(len(runs[0][1])):
+        rng.shuffle(order)
+        for k in order:
+            call, requests = runs[k]
+            request = requests[i]
+            start = clock()
+            call(request)
+            samples[k].append(clock() - start)
     return samples
+
+
+class Checker:
+    """The AuthorizationService stub's calls with the check token."""
+
+    def __init__(self, stub: authz_grpc.AuthorizationServiceStub) -> None:
+        self.Check = functools.partial(stub.Check, metadata=CHECKER)
+        self.BatchCheck = functools.partial(stub.BatchCheck, metadata=CHECKER)
+        self.ListAllowedResources = functools.partial(stub.ListAllowedResources, metadata=CHECKER)
 
 
 class BareServer:
@@ -274,11 +294,6 @@ class BareServer:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
-
-
-def throughput(call, messages) -> list[float]:
-    """Per-call seconds, for throughput: items / sum."""
-    return latencies(call, messages)
 
 
 def postgres_admin_url() -> str:
@@ -345,24 +360,22 @@ class Prepared:
 def measure_server(server: Server, prepared: Prepared, plan: Plan, figures: dict) -> None:
     channel = grpc.insecure_channel(server.address)
     try:
-        authz = authz_grpc.AuthorizationServiceStub(channel)
-        echo = diag_grpc.DiagnosticsServiceStub(channel).Echo
+        stub = authz_grpc.AuthorizationServiceStub(channel)
+        authz = Checker(stub)
+        echo = functools.partial(diag_grpc.DiagnosticsServiceStub(channel).Echo, metadata=CHECKER)
         directory = dir_grpc.DirectoryServiceStub(channel)
         admin = (("authorization", f"Bearer {TOKEN}"),)
         warm = min(500, len(prepared.checks))
         bare_server = BareServer()
         bare_channel = grpc.insecure_channel(bare_server.address)
         try:
-            # The same stub and messages as Check, on a channel to the bare server.
-            bare = authz_grpc.AuthorizationServiceStub(bare_channel).Check
+            # The same stub, messages and metadata as Check, on a channel to the bare server.
+            bare = functools.partial(authz_grpc.AuthorizationServiceStub(bare_channel).Check, metadata=CHECKER)
             latencies(bare, prepared.checks[:warm])
             latencies(authz.Check, prepared.checks[:warm])
             latencies(echo, prepared.echoes[:warm])
-            bare_s, echo_s, check_s = alternate_all(plan.rounds, [
-                (lambda rs: latencies(bare, rs), prepared.checks),
-                (lambda rs: latencies(echo, rs), prepared.echoes),
-                (lambda rs: latencies(authz.Check, rs), prepared.checks),
-            ])
+            bare_s, echo_s, check_s = interleaved([(bare, prepared.checks), (echo, prepared.echoes),
+                                                   (authz.Check, prepared.checks)])
         finally:
             bare_channel.close()
             bare_server.stop()
@@ -385,8 +398,7 @@ def measure_server(server: Server, prepared: Prepared, plan: Plan, figures: dict
         for shape, (batches, echoes) in prepared.batches.items():
             latencies(authz.BatchCheck, batches[:10])
             latencies(echo, echoes[:10])
-            echo_t, batch_t = alternate(plan.rounds, lambda rs: throughput(echo, rs),
-                                        lambda rs: throughput(authz.BatchCheck, rs), echoes, batches)
+            echo_t, batch_t = interleaved([(echo, echoes), (authz.BatchCheck, batches)])
             figures[f"batch_{shape}_per_s"] = BATCH * len(batch_t) / sum(batch_t)
             figures[f"echo_batch_{shape}_per_s"] = BATCH * len(echo_t) / sum(echo_t)
             figures[f"batch_{shape}_over_echo"] = figures[f"batch_{shape}_per_s"] / figures[f"echo_batch_{shape}_per_s"]
@@ -503,7 +515,10 @@ def one_run(policy: Policy, prepared: Prepared, database: str, plan: Plan, with_
     workdir = Path(tempfile.mkdtemp(prefix="authz-bench-"))
     pg_name = f"authz_bench_{prepared.size}_{os.getpid()}"  # two runs at once do not collide
     url = f"sqlite:///{workdir / 'authz.db'}" if database == "sqlite" else postgres_database(pg_name, True)
-    server = Server(workdir, url, env={"AUTHZ_ADMIN_TOKEN": TOKEN, "AUTHZ_LOG_LEVEL": "WARNING"})
+    token_file = workdir / "check.token"
+    token_file.write_text(f"{CHECK_TOKEN}\n")
+    server = Server(workdir, url, "--check-token-file", str(token_file),
+                    env={"AUTHZ_ADMIN_TOKEN": TOKEN, "AUTHZ_LOG_LEVEL": "WARNING"})
     figures: dict = {}
     try:
         server.start()
