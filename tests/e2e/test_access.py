@@ -274,7 +274,7 @@ def test_a_listing_across_a_write_is_aborted(server, admin):
 def test_the_commands_start_a_listing_again_when_a_write_aborts_it(admin):
     """A real write between the first and second page of the first attempt: the server aborts
     the second page, and the listing starts again at the new revision."""
-    from authz.access_cli import _all_pages
+    from authz.cli.access import _all_pages
 
     calls: list[str] = []
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from authz.cli import parser
+from authz.cli.main import parser
 from authz.config import Settings
 from authz.tokens import ENV_TOKEN, find_admin_token
 

@@ -7,7 +7,7 @@ import argparse
 
 import pytest
 
-from authz.cli import CLIENT_SETTINGS, parser
+from authz.cli.main import CLIENT_SETTINGS, parser
 from authz.config import Settings
 from authz.domain.errors import ConfigError
 from authz.server import exposure_warning

@@ -7,10 +7,11 @@ import json
 import sys
 from pathlib import Path
 
-from authz import shadow_cli
-from authz.cli_common import UsageError, add_scope_arguments, read_stored_state, scope_of
 from authz.config import Settings
 from authz.domain.wording import agree, count
+
+from . import shadow
+from .common import UsageError, add_scope_arguments, read_stored_state, scope_of
 
 # Exit codes of `authz policy test`, after Cerbos's: a failed assertion is not a load failure.
 PASSED, FAILED, LOAD_FAILED = 0, 1, 2
@@ -210,7 +211,7 @@ def add_commands(commands, client_settings, run_with_client, add_settings) -> No
     client_settings(reload_cmd)
     reload_cmd.set_defaults(run=lambda args: run_with_client(args, reload))
 
-    shadow_cli.add_verbs(verbs, client_settings, run_with_client)
+    shadow.add_verbs(verbs, client_settings, run_with_client)
 
     explain_cmd = commands.add_parser("explain", help="the full path of one decision, or what came closest")
     add_scope_arguments(explain_cmd)

@@ -18,9 +18,10 @@ from datetime import UTC, datetime
 from google.protobuf import json_format
 
 from authz.api.convert import change_operations_from_proto
-from authz.cli_common import UsageError
 from authz.domain.wording import count
 from authz.engine.changes import describe
+
+from .common import UsageError
 
 PAGE_SIZE = 1000
 # Operations shown per change in text (json has them all).

@@ -15,10 +15,11 @@ from dataclasses import fields
 
 import grpc
 
-from authz import access_cli, changes_cli, policy_cli, token_cli
-from authz.cli_common import UsageError, add_scope_arguments, read_stored_state, scope_of
 from authz.config import Settings, read_setting_file
 from authz.domain.errors import AuthzError
+
+from . import access, changes, policy, tokens
+from .common import UsageError, add_scope_arguments, read_stored_state, scope_of
 
 # The settings every client command takes (the commands that talk to a running server).
 CLIENT_SETTINGS = ("grpc_address", "database_url", "admin_token_file", "tls_ca_file", "client_cert_file",
@@ -181,10 +182,10 @@ def parser() -> argparse.ArgumentParser:
 
     for client_command in (check, example, health):
         client_settings(client_command)
-    policy_cli.add_commands(commands, client_settings, _with_client, _add_settings)
-    access_cli.add_commands(commands, client_settings, _with_client)
-    changes_cli.add_commands(commands, client_settings, _with_client)
-    token_cli.add_commands(commands)
+    policy.add_commands(commands, client_settings, _with_client, _add_settings)
+    access.add_commands(commands, client_settings, _with_client)
+    changes.add_commands(commands, client_settings, _with_client)
+    tokens.add_commands(commands)
     return root
 
 
@@ -239,6 +240,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: interrupted", file=sys.stderr)
     return ERROR
 
-
-if __name__ == "__main__":
-    sys.exit(main())

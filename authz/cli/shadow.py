@@ -9,7 +9,7 @@ from pathlib import Path
 
 from google.protobuf import json_format
 
-from authz.cli_common import UsageError
+from .common import UsageError
 
 MAX_EXAMPLES = 2**32 - 1  # the field is a uint32
 

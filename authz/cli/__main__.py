@@ -1,0 +1,7 @@
+"""`python -m authz.cli`: the `authz` command."""
+
+import sys
+
+from authz.cli.main import main
+
+sys.exit(main())
