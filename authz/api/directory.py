@@ -107,12 +107,9 @@ class DirectoryServicer(pb_grpc.DirectoryServiceServicer):
     async def CreateRoleBinding(self, request, context):
         written = await self.backend.write([convert.create_role_binding(request)], context)
         binding_id = written.recorded[0].id
-        view = self.backend.authorizer.view()
-        # The row the write put; a binding that existed already is the index's.
-        binding = written.put(BindingRow, lambda row: row.id == binding_id) or view.binding(binding_id)
-        return pb.CreateRoleBindingResponse(
-            binding=convert.binding_to_proto(binding, view.scope_of(binding.node)), revision=written.revision
-        )
+        binding = written.put(BindingRow, lambda row: row.id == binding_id)
+        scope = self.backend.authorizer.view().scope_of(binding.node)
+        return pb.CreateRoleBindingResponse(binding=convert.binding_to_proto(binding, scope), revision=written.revision)
 
     async def Import(self, request, context):
         limits = self.backend.limits

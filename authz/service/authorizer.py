@@ -72,12 +72,13 @@ class Written:
     recorded: list[ops.Operation]
     changes: list[Change] = field(default_factory=list)
 
-    def put(self, row_type: type[T], key: Callable[[T], bool]) -> T | None:
-        """The row of `row_type` the write put that `key` accepts, or None."""
+    def put(self, row_type: type[T], key: Callable[[T], bool]) -> T:
+        """The row of `row_type` the write put that `key` accepts: a create's own row, which the
+        planner always puts (a duplicate is AlreadyExists before anything is written)."""
         for change in self.changes:
             if type(change) is not Remove and type(change.row) is row_type and key(change.row):
                 return change.row
-        return None
+        raise LookupError(f"the write put no {row_type.__name__} it was asked for")
 
     def removed(self, row_type: type) -> int:
         """How many rows of `row_type` the write removed (a role's bindings under force...)."""
@@ -208,9 +209,6 @@ class View:
     def member_expiry(self, team_id: str, subject: str) -> float:
         """When `subject`'s membership of the team stops counting (0.0: never)."""
         return self.index.member_row(team_id, subject).expires_at
-
-    def binding(self, binding_id: str) -> BindingRow | None:
-        return self.index.bindings.get(binding_id)
 
     def bindings_page(self, subject: str | None, node: Node | None, limit: int, after_id: str | None,
                       expires_before: float = 0.0) -> list[BindingRow]:
