@@ -163,6 +163,10 @@ class Registrar:
             method = f"/{service}/{name}"
             self._methods.methods[method] = self.chain.handler(method, handler)
 
+    def method_handler(self, method: str) -> grpc.RpcMethodHandler | None:
+        """The wrapped handler gRPC calls for `method` (a full name), as registered."""
+        return self._methods.methods.get(method)
+
 
 def _streaming(method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
     """A streaming handler (health's Watch, reflection) that answers undecodable requests
