@@ -21,8 +21,8 @@ created on the server of AUTHZ_TEST_POSTGRES_URL and dropped afterwards) and eac
   shares, 10 % unknown subjects), the three interleaved in a new random order for each
   request; BatchCheck decisions/s for batches shaped like the first client's calls (100
   checks, one subject, one project, mixed types, ids and actions) and for fully mixed batches,
-  each interleaved with Echo carrying the same batch; ListAllowedResources for a subject with 10,000 shared ids; and
-  a write acknowledged and visible to the next check;
+  each interleaved with Echo carrying the same batch; ListAllowedResources for a subject
+  with 10,000 shared ids; and a write acknowledged and visible to the next check;
 - loads the same database into this process and times the engine alone on the same mix.
 
 Once per invocation it also builds the `small` world in process (quick mode: the quick world)
