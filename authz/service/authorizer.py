@@ -137,12 +137,6 @@ class View:
 
     # ---- checks
 
-    @staticmethod
-    def question(subject: str, action: str, has_resource: bool, rtype: str, rid: str, organization: str,
-                 workspace: str, project: str) -> Row:
-        """A check's strings, for `allowed` (which validates them)."""
-        return (subject, action, has_resource, rtype, rid, organization, workspace, project)
-
     def allowed(self, row: Row) -> bool:
         """A check validated (InvalidArgument naming the field) and answered (engine/check.py)."""
         return answer(self.memo, self.index, self.policy, row)
@@ -153,8 +147,8 @@ class View:
 
     def check(self, subject: str, action: str, resource: Resource, scope: Scope) -> bool:
         """A whole check: prepared and answered as Check does."""
-        return self.allowed(self.question(subject, action, True, resource.type, resource.id, scope.organization_id,
-                                          scope.workspace_id, scope.project_id))
+        return self.allowed((subject, action, True, resource.type, resource.id, scope.organization_id,
+                             scope.workspace_id, scope.project_id))
 
     def check_at(self, subject: str, action: str, rtype: str, rid: str, node: Node) -> bool:
         """A check at a node already resolved (denied at an unknown node)."""

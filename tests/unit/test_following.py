@@ -46,8 +46,7 @@ GRANTS = [
 
 
 def can_read(authorizer: Authorizer, subject: str) -> bool:
-    view = authorizer.view()
-    return view.allowed(view.question(subject, "read", True, "model", "m1", "", "", "p"))
+    return authorizer.view().check(subject, "read", Resource("model", "m1"), where("p"))
 
 
 def test_each_follows_the_other_with_custom_roles_and_cascades(replicas):
